@@ -1,0 +1,3 @@
+from wastelink.cli import main
+
+main()

@@ -1,0 +1,170 @@
+"""One environment-driven settings module.
+
+Every tunable is read here from the environment, with a documented default (docs/operations.md lists them).
+Without DATABASE_URL the platform runs on an SQLite file in the working folder, in WAL mode.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.utils.translation import gettext_lazy as _
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+WORK_DIR = Path(os.environ.get("WASTELINK_HOME", os.getcwd())).resolve()
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+DEBUG = env_bool("WASTELINK_DEBUG", False)
+# A fixed development key is acceptable only for the embedded demo; production sets WASTELINK_SECRET_KEY.
+SECRET_KEY = os.environ.get("WASTELINK_SECRET_KEY", "wastelink-demo-only-secret-key-change-me-in-production")
+ALLOWED_HOSTS = [h for h in os.environ.get("WASTELINK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("WASTELINK_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+SITE_URL = os.environ.get("WASTELINK_SITE_URL", "http://127.0.0.1:8000")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "axes",
+    "wastelink.accounts",
+    "wastelink.registry",
+    "wastelink.audit",
+    "wastelink.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "wastelink.urls"
+WSGI_APPLICATION = "wastelink.wsgi.application"
+ASGI_APPLICATION = "wastelink.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wastelink.web.context.navigation",
+            ],
+        },
+    }
+]
+
+# --- database -------------------------------------------------------------------------------------------------
+SQLITE_PATH = Path(os.environ.get("WASTELINK_SQLITE_PATH", WORK_DIR / "wastelink.sqlite3"))
+if os.environ.get("DATABASE_URL"):
+    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": SQLITE_PATH,
+            "OPTIONS": {
+                # WAL lets readers run beside the single writer; IMMEDIATE takes the write lock at BEGIN so two
+                # writers queue instead of failing half-way with "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 10,
+            },
+            "TEST": {"NAME": os.environ.get("WASTELINK_TEST_SQLITE_PATH") or None},
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- accounts -------------------------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_AGE = int(os.environ.get("WASTELINK_SESSION_AGE_S", 8 * 3600))
+
+# Login throttling: lock a username+address pair after this many failures, for this many hours.
+AXES_FAILURE_LIMIT = int(os.environ.get("WASTELINK_LOGIN_FAILURE_LIMIT", 5))
+AXES_COOLOFF_TIME = float(os.environ.get("WASTELINK_LOGIN_COOLOFF_H", 0.25))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_VERBOSE = False
+
+# --- i18n -----------------------------------------------------------------------------------------------------
+LANGUAGE_CODE = "th"
+LANGUAGES = [("th", _("Thai")), ("en", _("English"))]
+LOCALE_PATHS = [PACKAGE_DIR / "web" / "locale"]
+USE_I18N = True
+USE_TZ = True
+TIME_ZONE = "Asia/Bangkok"  # shown to users; everything is stored in UTC
+
+# --- static ---------------------------------------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = WORK_DIR / "staticfiles"
+WHITENOISE_USE_FINDERS = True  # serve straight from the apps' static folders: no collectstatic step for the demo
+WHITENOISE_AUTOREFRESH = DEBUG
+
+# --- mail -----------------------------------------------------------------------------------------------------
+EMAIL_BACKEND = os.environ.get("WASTELINK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = os.environ.get("WASTELINK_FROM_EMAIL", "wastelink@localhost")
+
+# --- platform tunables ----------------------------------------------------------------------------------------
+WASTELINK = {
+    # API tokens: default lifetime in days (0 = no expiry) and the length of the random secret.
+    "TOKEN_DEFAULT_DAYS": int(os.environ.get("WASTELINK_TOKEN_DEFAULT_DAYS", 365)),
+    # Demo data seed: the same seed always gives the same data set.
+    "DEMO_SEED": int(os.environ.get("WASTELINK_DEMO_SEED", 20250401)),
+    # Radius in metres of the generated boundary polygon around an estate centre (demo only).
+    "DEMO_ESTATE_RADIUS_M": int(os.environ.get("WASTELINK_DEMO_ESTATE_RADIUS_M", 1500)),
+    # Largest accepted upload (GeoJSON boundaries, registry CSV) in bytes.
+    "MAX_UPLOAD_BYTES": int(os.environ.get("WASTELINK_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
+}
+DATA_UPLOAD_MAX_MEMORY_SIZE = WASTELINK["MAX_UPLOAD_BYTES"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("WASTELINK_LOG_LEVEL", "INFO")},
+    "loggers": {"django.request": {"level": "ERROR"}},
+}

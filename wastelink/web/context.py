@@ -1,0 +1,34 @@
+"""Navigation by role: each role sees the pages its work needs."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from wastelink.accounts.access import role_of
+from wastelink.core.roles import Role
+
+OFFICIALS = {Role.ESTATE_OFFICER, Role.HQ_OFFICER, Role.REGULATOR, Role.ADMIN}
+FLEET = {Role.TRANSPORTER_DISPATCHER, Role.TRANSPORTER_DRIVER}
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    role = role_of(user)
+    items = [(_("Home"), reverse("home")), (_("Estates map"), reverse("estates_map")),
+             (_("Establishments"), reverse("establishments"))]  # fmt: skip
+    if role in OFFICIALS or role in FLEET:
+        items.append((_("Vehicles"), reverse("vehicles")))
+    if role in (Role.HQ_OFFICER, Role.REGULATOR, Role.ADMIN):
+        items.append((_("Audit trail"), reverse("audit_log")))
+    items.append((_("Waste codes"), reverse("waste_codes")))
+    if role == Role.ADMIN:
+        items.append((_("Administration"), reverse("admin:index")))
+    current = request.path
+    return {
+        "nav": [{"label": label, "url": url, "active": current == url or (url != "/" and current.startswith(url))}
+                for label, url in items],  # fmt: skip
+        "user_role": role.value if role else "",
+    }
