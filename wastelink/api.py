@@ -84,7 +84,12 @@ def on_not_found(request, exc):
 
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
-    return _errors(request, [error("http", "request", str(exc), str(exc))], exc.status_code)
+    if exc.status_code == 400 and str(exc).startswith("Cannot parse request body"):
+        finding = error("body.malformed", "body", "the request body is not valid JSON",
+                        "เนื้อหาคำขอไม่ใช่ JSON ที่ถูกต้อง")  # fmt: skip
+    else:
+        finding = error("http", "request", str(exc), str(exc))
+    return _errors(request, [finding], exc.status_code)
 
 
 @api.get("/health", auth=None, tags=["platform"], summary="Liveness and database check")
@@ -99,7 +104,8 @@ def health(request):
 def _mount() -> None:
     from wastelink.accounts.api import router as accounts_router
     from wastelink.audit.api import router as audit_router
-    from wastelink.registry.api import reference_router, router as registry_router
+    from wastelink.registry.api import reference_router
+    from wastelink.registry.api import router as registry_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", registry_router)

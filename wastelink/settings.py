@@ -26,7 +26,9 @@ def env_bool(name: str, default: bool) -> bool:
 DEBUG = env_bool("WASTELINK_DEBUG", False)
 # A fixed development key is acceptable only for the embedded demo; production sets WASTELINK_SECRET_KEY.
 SECRET_KEY = os.environ.get("WASTELINK_SECRET_KEY", "wastelink-demo-only-secret-key-change-me-in-production")
-ALLOWED_HOSTS = [h for h in os.environ.get("WASTELINK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+ALLOWED_HOSTS = [
+    h for h in os.environ.get("WASTELINK_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h
+]
 CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("WASTELINK_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 SITE_URL = os.environ.get("WASTELINK_SITE_URL", "http://127.0.0.1:8000")
 
@@ -49,10 +51,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "wastelink.web.middleware.ThaiFirstLocaleMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
@@ -140,8 +142,10 @@ TIME_ZONE = "Asia/Bangkok"  # shown to users; everything is stored in UTC
 
 # --- static ---------------------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = WORK_DIR / "staticfiles"
-WHITENOISE_USE_FINDERS = True  # serve straight from the apps' static folders: no collectstatic step for the demo
+STATIC_ROOT = os.environ.get("WASTELINK_STATIC_ROOT") or None  # set it to run collectstatic in production
+WHITENOISE_USE_FINDERS = (
+    True  # serve straight from the apps' static folders: no collectstatic step for the demo
+)
 WHITENOISE_AUTOREFRESH = DEBUG
 
 # --- mail -----------------------------------------------------------------------------------------------------

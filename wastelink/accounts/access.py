@@ -112,10 +112,11 @@ def can_edit_reference_data(user: User) -> bool:
     return role_of(user) == Role.ADMIN
 
 
-def require(condition: bool, field: str = "", what: str = "this record") -> None:
+def require(condition: bool, field: str = "", what: str = "this record", what_th: str = "ข้อมูลนี้") -> None:
+    """Refuse with 403 unless `condition`; `what` names the thing in English, `what_th` in Thai."""
     if not condition:
         raise Forbidden(error("access.denied", field or "access", f"you may not change {what}",
-                              f"ท่านไม่มีสิทธิ์แก้ไข{what}"))  # fmt: skip
+                              f"ท่านไม่มีสิทธิ์แก้ไข{what_th}"))  # fmt: skip
 
 
 class SystemActor:

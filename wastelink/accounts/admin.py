@@ -10,7 +10,9 @@ from .models import ApiToken, Organisation, User
 class WastelinkUserAdmin(UserAdmin):
     list_display = ["username", "first_name", "last_name", "role", "organisation", "is_active"]
     list_filter = ["role", "is_active"]
-    fieldsets = UserAdmin.fieldsets + (("wastelink", {"fields": ("organisation", "role", "preferred_language")}),)
+    fieldsets = UserAdmin.fieldsets + (
+        ("wastelink", {"fields": ("organisation", "role", "preferred_language")}),
+    )
 
 
 @admin.register(Organisation)

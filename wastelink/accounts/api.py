@@ -54,7 +54,11 @@ def me(request):
     estate_ids = officer_estate_ids(user)
     from wastelink.registry.models import Estate
 
-    estates = None if estate_ids is None else sorted(Estate.objects.filter(id__in=estate_ids).values_list("code", flat=True))
+    estates = (
+        None
+        if estate_ids is None
+        else sorted(Estate.objects.filter(id__in=estate_ids).values_list("code", flat=True))
+    )
     role = role_of(user)
     return {"username": user.username, "full_name": user.get_full_name(), "role": role.value if role else None,
             "organisation": user.organisation, "estates": estates}  # fmt: skip

@@ -54,9 +54,13 @@ class Organisation(models.Model):
 
 
 class User(AbstractUser):
-    organisation = models.ForeignKey(Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
+    organisation = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
     role = models.CharField(max_length=30, choices=ROLE_CHOICES, blank=True)
-    preferred_language = models.CharField(max_length=5, choices=[("th", "ไทย"), ("en", "English")], default="th")
+    preferred_language = models.CharField(
+        max_length=5, choices=[("th", "ไทย"), ("en", "English")], default="th"
+    )
 
     @property
     def role_enum(self) -> Role | None:

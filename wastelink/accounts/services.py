@@ -46,7 +46,11 @@ def create_token(*, actor: User, user: User, name: str, scopes: list[str] | None
     prefix = secrets.token_hex(5)
     secret = secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name[:100] or "token", prefix=prefix, secret_hash=_hash(secret), scopes=scopes,
+        user=user,
+        name=name[:100] or "token",
+        prefix=prefix,
+        secret_hash=_hash(secret),
+        scopes=scopes,
         expires_at=timezone.now() + timedelta(days=days) if days else None,
     )
     audit.record(actor=actor, action="token.create", obj=token,
@@ -78,5 +82,7 @@ def revoke_token(*, actor: User, token_id: int) -> ApiToken:
     if token.revoked_at is None:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
-        audit.record(actor=actor, action="token.revoke", obj=token, after={"prefix": token.prefix, "revoked": True})
+        audit.record(
+            actor=actor, action="token.revoke", obj=token, after={"prefix": token.prefix, "revoked": True}
+        )
     return token

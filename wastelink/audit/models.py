@@ -10,11 +10,16 @@ class AuditHead(models.Model):
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
 
+    def __str__(self) -> str:
+        return f"head #{self.seq}"
+
 
 class AuditRecord(models.Model):
     seq = models.BigIntegerField(unique=True)
     at = models.DateTimeField()
-    actor = models.CharField(max_length=150, help_text="username, or 'system:<process>' for platform processes")
+    actor = models.CharField(
+        max_length=150, help_text="username, or 'system:<process>' for platform processes"
+    )
     action = models.CharField(max_length=80)
     object_type = models.CharField(max_length=80)
     object_id = models.CharField(max_length=80)

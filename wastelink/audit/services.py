@@ -122,5 +122,7 @@ def verify_chain() -> VerifyResult:
         return VerifyResult(False, result.checked, seq, reason)
     head = AuditHead.objects.filter(id=1).first()
     if head and head.seq != result.checked:
-        return VerifyResult(False, result.checked, result.checked + 1, f"records missing: head is at {head.seq}")
+        return VerifyResult(
+            False, result.checked, result.checked + 1, f"records missing: head is at {head.seq}"
+        )
     return result

@@ -89,7 +89,9 @@ def verify(entries: Iterable[ChainEntry]) -> VerifyResult:
     checked = 0
     for entry in entries:
         if entry.seq != expected_seq:
-            return VerifyResult(False, checked, entry.seq, f"sequence gap: expected {expected_seq}, found {entry.seq}")
+            return VerifyResult(
+                False, checked, entry.seq, f"sequence gap: expected {expected_seq}, found {entry.seq}"
+            )
         if entry.prev_hash != prev:
             return VerifyResult(False, checked, entry.seq, "link to the previous record does not match")
         if entry_hash(prev, entry.payload()) != entry.hash:

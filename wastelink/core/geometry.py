@@ -23,7 +23,9 @@ class GeometryError(ValueError):
     """A geometry that cannot be accepted, with the reason."""
 
 
-def generated_boundary(lat: float, lon: float, radius_m: float, *, sides: int = 12, seed: int = 0) -> dict[str, Any]:
+def generated_boundary(
+    lat: float, lon: float, radius_m: float, *, sides: int = 12, seed: int = 0
+) -> dict[str, Any]:
     """A demo boundary: an irregular polygon of about `radius_m` around the centre (no real boundaries are public)."""
     lons, lats = [], []
     for i in range(sides):

@@ -28,7 +28,11 @@ def parse_waste_code(raw: str) -> str:
 
 
 def display_code(code: str) -> str:
-    return f"{code[0:2]} {code[2:4]} {code[4:6]}" if len(code) == 6 else " ".join(code[i : i + 2] for i in range(0, len(code), 2))
+    return (
+        f"{code[0:2]} {code[2:4]} {code[4:6]}"
+        if len(code) == 6
+        else " ".join(code[i : i + 2] for i in range(0, len(code), 2))
+    )
 
 
 def effective_mark(th_mark: str | None, eu_hazardous: bool) -> HazardMark:

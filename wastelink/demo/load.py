@@ -17,7 +17,14 @@ from wastelink.accounts.access import SystemActor
 from wastelink.accounts.models import Organisation, User
 from wastelink.audit import services as audit
 from wastelink.core.roles import Role
-from wastelink.registry.models import Driver, Establishment, Estate, ManagementMethod, TransporterLicence, WasteCode
+from wastelink.registry.models import (
+    Driver,
+    Establishment,
+    Estate,
+    ManagementMethod,
+    TransporterLicence,
+    WasteCode,
+)
 from wastelink.registry.schemas import EstablishmentIn, ReceiverLicenceIn, VehicleIn
 from wastelink.registry.services.establishments import upsert_establishment
 from wastelink.registry.services.fleet import grant_receiver_licence, register_vehicle
@@ -109,7 +116,9 @@ class DemoBuilder:
         platform = Organisation.objects.create(kind="platform", name_th="ผู้ดูแลระบบ wastelink", name_en=MARKER)
         hq = Organisation.objects.create(kind="ieat_hq", name_th="การนิคมอุตสาหกรรมแห่งประเทศไทย (สำนักงานใหญ่)",
                                          name_en="IEAT Headquarters")  # fmt: skip
-        diw = Organisation.objects.create(kind="diw", name_th="กรมโรงงานอุตสาหกรรม", name_en="Department of Industrial Works")
+        diw = Organisation.objects.create(
+            kind="diw", name_th="กรมโรงงานอุตสาหกรรม", name_en="Department of Industrial Works"
+        )
         offices: dict[str, Organisation] = {}
         grouped = {c for group in OFFICE_GROUPS.values() for c in group}
         for e in estates:
@@ -125,12 +134,18 @@ class DemoBuilder:
         generators: list[Establishment] = []
         for _ in range(290):
             e = self.rng.choices(estates, weights)[0]
-            generators.append(self.establishment(roles=["generator"], estate=e, near=(e.lat, e.lon, e.province)))
+            generators.append(
+                self.establishment(roles=["generator"], estate=e, near=(e.lat, e.lon, e.province))
+            )
         for _ in range(15):
             e = self.rng.choice(estates)
-            generators.append(self.establishment(roles=["generator"], estate=None, near=(e.lat, e.lon, e.province)))
+            generators.append(
+                self.establishment(roles=["generator"], estate=None, near=(e.lat, e.lon, e.province))
+            )
 
-        entry_codes = list(WasteCode.objects.filter(level="entry").order_by("code").values_list("code", flat=True))
+        entry_codes = list(
+            WasteCode.objects.filter(level="entry").order_by("code").values_list("code", flat=True)
+        )
         methods = {m.code: m for m in ManagementMethod.objects.all()}
         receivers: list[Establishment] = []
         type_methods = {"101": ["041", "043", "044", "049", "061"], "105": ["071", "072", "073", "074", "021"],
@@ -160,7 +175,9 @@ class DemoBuilder:
             lic = TransporterLicence.objects.create(
                 transporter=est, licence_no=f"TL-{2567 + i % 2}-{i + 1:04d}", hazardous_approved=i % 5 != 4,
                 valid_from=date(2025, 1, 1), valid_until=date(2027, 12, 31))  # fmt: skip
-            audit.record(actor=self.actor, action="transporter_licence.grant", obj=lic, after=audit.snapshot(lic))
+            audit.record(
+                actor=self.actor, action="transporter_licence.grant", obj=lic, after=audit.snapshot(lic)
+            )
             for _ in range(8):
                 register_vehicle(actor=self.actor, establishment_id=est.id, data=VehicleIn(
                     plate=f"{self.rng.randint(70, 72)}-{self.rng.randint(1000, 9999)}", province=self.rng.choice(provinces),
@@ -173,11 +190,28 @@ class DemoBuilder:
                 audit.record(actor=self.actor, action="driver.register", obj=drv, after=audit.snapshot(drv))
 
         # Accounts: one per role, attached to the organisations above.
-        mtp_generator = next(g for g in generators if g.estate and g.estate.code in OFFICE_GROUPS["map-ta-phut"])
+        mtp_generator = next(
+            g for g in generators if g.estate and g.estate.code in OFFICE_GROUPS["map-ta-phut"]
+        )
         plan = [
-            ("gen.preparer", Role.GENERATOR_PREPARER, mtp_generator.organisation, "prepares applications and manifests"),
-            ("gen.certifier", Role.GENERATOR_CERTIFIER, mtp_generator.organisation, "signs for the generator"),
-            ("trans.dispatcher", Role.TRANSPORTER_DISPATCHER, transporters[0].organisation, "manages the fleet"),
+            (
+                "gen.preparer",
+                Role.GENERATOR_PREPARER,
+                mtp_generator.organisation,
+                "prepares applications and manifests",
+            ),
+            (
+                "gen.certifier",
+                Role.GENERATOR_CERTIFIER,
+                mtp_generator.organisation,
+                "signs for the generator",
+            ),
+            (
+                "trans.dispatcher",
+                Role.TRANSPORTER_DISPATCHER,
+                transporters[0].organisation,
+                "manages the fleet",
+            ),
             ("trans.driver", Role.TRANSPORTER_DRIVER, transporters[0].organisation, "signs at pickup"),
             ("recv.operator", Role.RECEIVER_OPERATOR, receivers[0].organisation, "weighs at the gate"),
             ("recv.certifier", Role.RECEIVER_CERTIFIER, receivers[0].organisation, "signs on receipt"),
@@ -208,7 +242,9 @@ class DemoBuilder:
 def demo_accounts() -> list[DemoAccount]:
     """The demo accounts as they are in the database (passwords follow the demo scheme)."""
     out = []
-    for user in User.objects.filter(email__endswith="@demo.invalid").select_related("organisation").order_by("id"):
+    for user in (
+        User.objects.filter(email__endswith="@demo.invalid").select_related("organisation").order_by("id")
+    ):
         out.append(DemoAccount(user.username, f"{user.username.replace('.', '-')}-2569", user.role,
                                str(user.organisation) if user.organisation else "", ""))  # fmt: skip
     return out

@@ -34,7 +34,9 @@ class AuditedAdmin(admin.ModelAdmin):
         before = audit.snapshot(obj)
         label, pk = obj._meta.label_lower, str(obj.pk)
         super().delete_model(request, obj)
-        audit.record(actor=request.user, action="admin.delete", object_type=label, object_id=pk, before=before)
+        audit.record(
+            actor=request.user, action="admin.delete", object_type=label, object_id=pk, before=before
+        )
 
     def delete_queryset(self, request, queryset):
         for obj in queryset:
@@ -70,7 +72,15 @@ class EstateAdmin(AuditedAdmin):
 
 @admin.register(Establishment)
 class EstablishmentAdmin(AuditedAdmin):
-    list_display = ["registration_no", "name_en", "estate", "is_generator", "is_transporter", "is_receiver", "status"]
+    list_display = [
+        "registration_no",
+        "name_en",
+        "estate",
+        "is_generator",
+        "is_transporter",
+        "is_receiver",
+        "status",
+    ]
     list_filter = ["is_generator", "is_transporter", "is_receiver", "status", "estate"]
     search_fields = ["registration_no", "name_en", "name_th"]
 
@@ -88,7 +98,15 @@ class TransporterLicenceAdmin(AuditedAdmin):
 
 @admin.register(Vehicle)
 class VehicleAdmin(AuditedAdmin):
-    list_display = ["plate", "province", "transporter", "kind", "gps_device_id", "hazardous_approved", "active"]
+    list_display = [
+        "plate",
+        "province",
+        "transporter",
+        "kind",
+        "gps_device_id",
+        "hazardous_approved",
+        "active",
+    ]
     search_fields = ["plate", "gps_device_id"]
 
 

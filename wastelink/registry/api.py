@@ -11,7 +11,13 @@ from ninja import Field, Query, Router, Schema
 
 from wastelink.accounts.access import directory_establishments, visible_establishments
 from wastelink.core.findings import NotFound, error
-from wastelink.registry.models import Estate, Establishment, FactoryType, ManagementMethod, ReceiverLicence, WasteCode
+from wastelink.registry.models import (
+    Estate,
+    FactoryType,
+    ManagementMethod,
+    ReceiverLicence,
+    WasteCode,
+)
 from wastelink.registry.schemas import (
     EstablishmentIn,
     EstablishmentPatch,
@@ -149,9 +155,13 @@ def get_establishment(request, establishment_id: int):
     return EstablishmentPublic.model_validate(est)
 
 
-@router.patch("/establishments/{establishment_id}", response=EstablishmentOut, summary="Change an establishment")
+@router.patch(
+    "/establishments/{establishment_id}", response=EstablishmentOut, summary="Change an establishment"
+)
 def patch_establishment(request, establishment_id: int, payload: EstablishmentPatch):
-    return est_services.update_establishment(actor=request.user, establishment_id=establishment_id, patch=payload)
+    return est_services.update_establishment(
+        actor=request.user, establishment_id=establishment_id, patch=payload
+    )
 
 
 # --- vehicles -------------------------------------------------------------------------------------------------
@@ -221,7 +231,9 @@ def list_receiver_licences(request, establishment_id: int):
 @router.post("/establishments/{establishment_id}/receiver-licences", response={201: ReceiverLicenceOut},
              summary="Record a receiver's licence")  # fmt: skip
 def create_receiver_licence(request, establishment_id: int, payload: ReceiverLicenceIn):
-    return 201, fleet.grant_receiver_licence(actor=request.user, establishment_id=establishment_id, data=payload)
+    return 201, fleet.grant_receiver_licence(
+        actor=request.user, establishment_id=establishment_id, data=payload
+    )
 
 
 # --- reference data -------------------------------------------------------------------------------------------
@@ -255,7 +267,9 @@ def list_waste_codes(request, filters: Query[WasteCodeFilter]):
         qs = qs.filter(parent_id=filters.parent)
     if filters.q:
         digits = filters.q.replace(" ", "")
-        qs = qs.filter(Q(code__startswith=digits) | Q(name_en__icontains=filters.q) | Q(name_th__icontains=filters.q))
+        qs = qs.filter(
+            Q(code__startswith=digits) | Q(name_en__icontains=filters.q) | Q(name_th__icontains=filters.q)
+        )
     items = list(qs)
     if filters.hazardous is not None:
         items = [c for c in items if c.hazardous == filters.hazardous]

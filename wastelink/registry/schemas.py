@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from wastelink.core import identifiers
 
@@ -59,19 +59,6 @@ class EstablishmentIn(Strict):
     def _roles(cls, value: list[str]) -> list[str]:
         return sorted(set(value))
 
-    @model_validator(mode="after")
-    def _consistent(self) -> EstablishmentIn:
-        if (self.lat is None) != (self.lon is None):
-            raise ValueError("lat and lon must be given together")
-        inside = identifiers.parse_registration_number(self.registration_no).inside_estate
-        if self.estate and not inside:
-            raise ValueError("registration_no says the factory is outside an estate (second digit 0) "
-                             "but an estate is given")  # fmt: skip
-        if not self.estate and inside:
-            raise ValueError("registration_no says the factory is inside an estate (second digit 2 or 3): "
-                             "estate is required")  # fmt: skip
-        return self
-
 
 class EstablishmentPatch(Strict):
     legacy_no: str | None = Field(None, max_length=60)
@@ -116,12 +103,6 @@ class ReceiverLicenceIn(Strict):
     annual_capacity_t: Decimal = Field(gt=0, max_digits=12, decimal_places=3)
     valid_from: date
     valid_until: date
-
-    @model_validator(mode="after")
-    def _period(self) -> ReceiverLicenceIn:
-        if self.valid_until < self.valid_from:
-            raise ValueError("valid_until is before valid_from")
-        return self
 
 
 class WasteCodePatch(Strict):

@@ -28,7 +28,9 @@ def navigation(request):
         items.append((_("Administration"), reverse("admin:index")))
     current = request.path
     return {
-        "nav": [{"label": label, "url": url, "active": current == url or (url != "/" and current.startswith(url))}
-                for label, url in items],  # fmt: skip
+        "nav": [
+            {"label": label, "url": url, "active": current == url or (url != "/" and current.startswith(url))}
+            for label, url in items
+        ],  # fmt: skip
         "user_role": role.value if role else "",
     }

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
+from django.views.i18n import set_language as django_set_language
 
 from wastelink.accounts.access import (
     directory_establishments,
@@ -18,11 +21,11 @@ from wastelink.accounts.access import (
     role_of,
     visible_establishments,
 )
-from wastelink.accounts.models import ApiToken
+from wastelink.accounts.models import ApiToken, User
 from wastelink.accounts.services import create_token, revoke_token
 from wastelink.audit.models import AuditRecord
 from wastelink.core.findings import DomainError
-from wastelink.registry.models import Estate, Establishment, WasteCode
+from wastelink.registry.models import Establishment, Estate, WasteCode
 from wastelink.registry.services.fleet import visible_vehicles
 
 
@@ -32,15 +35,19 @@ def home(request: HttpRequest) -> HttpResponse:
     visible = visible_establishments(user)
     estate_ids = officer_estate_ids(user)
     estates = Estate.objects.all() if estate_ids is None else Estate.objects.filter(id__in=estate_ids)
-    own = user.organisation.establishment if user.organisation and user.organisation.establishment_id else None
+    own = (
+        user.organisation.establishment if user.organisation and user.organisation.establishment_id else None
+    )
     context = {
         "role": role_of(user),
         "own": own,
         "estates": estates.annotate(n=Count("establishments"))[:20],
         "estate_count": estates.count(),
         "counts": visible.aggregate(
-            total=Count("id"), generators=Count("id", filter=Q(is_generator=True)),
-            transporters=Count("id", filter=Q(is_transporter=True)), receivers=Count("id", filter=Q(is_receiver=True)),
+            total=Count("id"),
+            generators=Count("id", filter=Q(is_generator=True)),
+            transporters=Count("id", filter=Q(is_transporter=True)),
+            receivers=Count("id", filter=Q(is_receiver=True)),
         ),  # fmt: skip
         "vehicle_count": visible_vehicles(user).count(),
     }
@@ -57,11 +64,15 @@ def profile(request: HttpRequest) -> HttpResponse:
             messages.error(request, _("Give the token a name."))
         else:
             try:
-                new_token = create_token(actor=request.user, user=request.user, name=name, scopes=scopes).plaintext
+                new_token = create_token(
+                    actor=request.user, user=request.user, name=name, scopes=scopes
+                ).plaintext
             except DomainError as exc:
-                messages.error(request, str(exc))
+                messages.error(request, localised_findings(exc))
     tokens = ApiToken.objects.filter(user=request.user)
-    return render(request, "web/profile.html", {"tokens": tokens, "new_token": new_token, "role": role_of(request.user)})
+    return render(
+        request, "web/profile.html", {"tokens": tokens, "new_token": new_token, "role": role_of(request.user)}
+    )
 
 
 @login_required
@@ -88,7 +99,9 @@ def estate_detail(request: HttpRequest, code: str) -> HttpResponse:
     if estate is None:
         raise Http404
     establishments = directory_establishments(request.user).filter(estate=estate)
-    return render(request, "web/estate_detail.html", {"estate": estate, "establishments": establishments[:200]})
+    return render(
+        request, "web/estate_detail.html", {"estate": estate, "establishments": establishments[:200]}
+    )
 
 
 @login_required
@@ -104,7 +117,9 @@ def establishments(request: HttpRequest) -> HttpResponse:
     if estate:
         qs = qs.filter(estate__code=estate)
     page = Paginator(qs, 25).get_page(request.GET.get("page"))
-    template = "web/_establishment_rows.html" if request.headers.get("HX-Request") else "web/establishments.html"
+    template = (
+        "web/_establishment_rows.html" if request.headers.get("HX-Request") else "web/establishments.html"
+    )
     return render(request, template, {"page": page, "q": q, "role": role, "estate": estate,
                                       "estates": Estate.objects.all()})  # fmt: skip
 
@@ -112,7 +127,9 @@ def establishments(request: HttpRequest) -> HttpResponse:
 @login_required
 def establishment_detail(request: HttpRequest, establishment_id: int) -> HttpResponse:
     full = visible_establishments(request.user).filter(id=establishment_id).first()
-    est: Establishment | None = full or directory_establishments(request.user).filter(id=establishment_id).first()
+    est: Establishment | None = (
+        full or directory_establishments(request.user).filter(id=establishment_id).first()
+    )
     if est is None:
         raise Http404
     context = {
@@ -131,7 +148,9 @@ def vehicles(request: HttpRequest) -> HttpResponse:
     qs = visible_vehicles(request.user)
     q = (request.GET.get("q") or "").strip()[:50]
     if q:
-        qs = qs.filter(Q(plate__icontains=q.replace("-", "").replace(" ", "")) | Q(gps_device_id__icontains=q))
+        qs = qs.filter(
+            Q(plate__icontains=q.replace("-", "").replace(" ", "")) | Q(gps_device_id__icontains=q)
+        )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "web/vehicles.html", {"page": page, "q": q})
 
@@ -141,7 +160,9 @@ def waste_codes(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or "").strip()[:100]
     qs = WasteCode.objects.filter(level="entry")
     if q:
-        qs = qs.filter(Q(code__startswith=q.replace(" ", "")) | Q(name_en__icontains=q) | Q(name_th__icontains=q))
+        qs = qs.filter(
+            Q(code__startswith=q.replace(" ", "")) | Q(name_en__icontains=q) | Q(name_th__icontains=q)
+        )
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     return render(request, "web/waste_codes.html", {"page": page, "q": q})
 
@@ -152,3 +173,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
         raise Http404
     page = Paginator(AuditRecord.objects.order_by("-seq"), 50).get_page(request.GET.get("page"))
     return render(request, "web/audit.html", {"page": page})
+
+
+@require_POST
+def set_language(request: HttpRequest) -> HttpResponse:
+    """Django's language switch, remembered on the user's profile as well as in the cookie."""
+    response = django_set_language(request)
+    code = request.POST.get("language")
+    if request.user.is_authenticated and code in {c for c, _ in settings.LANGUAGES}:
+        User.objects.filter(pk=request.user.pk).update(preferred_language=code)
+    return response

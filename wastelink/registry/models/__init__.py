@@ -1,4 +1,11 @@
-from .establishments import Driver, Establishment, EstablishmentStatus, ReceiverLicence, TransporterLicence, Vehicle
+from .establishments import (
+    Driver,
+    Establishment,
+    EstablishmentStatus,
+    ReceiverLicence,
+    TransporterLicence,
+    Vehicle,
+)
 from .estates import Estate
 from .reference import FactoryType, ManagementMethod, WasteCode
 

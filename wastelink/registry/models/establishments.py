@@ -15,7 +15,9 @@ class EstablishmentStatus(models.TextChoices):
 
 
 class Establishment(LocalisedName, models.Model):
-    registration_no = models.CharField(max_length=14, unique=True, help_text="14-digit factory registration number")
+    registration_no = models.CharField(
+        max_length=14, unique=True, help_text="14-digit factory registration number"
+    )
     legacy_no = models.CharField(max_length=60, blank=True, help_text="legacy number such as 3-106-1/50ชบ")
     name_th = models.CharField(max_length=255)
     name_en = models.CharField(max_length=255, blank=True)
@@ -25,12 +27,16 @@ class Establishment(LocalisedName, models.Model):
     province = models.CharField(max_length=100, blank=True)
     lat = models.FloatField(null=True, blank=True)
     lon = models.FloatField(null=True, blank=True)
-    estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="establishments")
+    estate = models.ForeignKey(
+        Estate, null=True, blank=True, on_delete=models.PROTECT, related_name="establishments"
+    )
     factory_type = models.ForeignKey(FactoryType, null=True, blank=True, on_delete=models.PROTECT)
     is_generator = models.BooleanField(default=False)
     is_transporter = models.BooleanField(default=False)
     is_receiver = models.BooleanField(default=False)
-    status = models.CharField(max_length=12, choices=EstablishmentStatus.choices, default=EstablishmentStatus.ACTIVE)
+    status = models.CharField(
+        max_length=12, choices=EstablishmentStatus.choices, default=EstablishmentStatus.ACTIVE
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -72,7 +78,9 @@ class ReceiverLicence(models.Model):
 
 
 class TransporterLicence(models.Model):
-    transporter = models.ForeignKey(Establishment, on_delete=models.CASCADE, related_name="transporter_licences")
+    transporter = models.ForeignKey(
+        Establishment, on_delete=models.CASCADE, related_name="transporter_licences"
+    )
     licence_no = models.CharField(max_length=60, unique=True)
     hazardous_approved = models.BooleanField(default=False)
     valid_from = models.DateField()
@@ -110,7 +118,9 @@ class Vehicle(models.Model):
 
     class Meta:
         ordering = ["plate"]
-        constraints = [models.UniqueConstraint(fields=["plate", "province"], name="vehicle_plate_province_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["plate", "province"], name="vehicle_plate_province_unique")
+        ]
 
     def __str__(self) -> str:
         return f"{self.plate} {self.province}"
@@ -122,11 +132,15 @@ class Driver(models.Model):
     licence_no = models.CharField(max_length=40)
     hazardous_trained = models.BooleanField(default=False)
     phone = models.CharField(max_length=30, blank=True)
-    user = models.OneToOneField("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="driver")
+    user = models.OneToOneField(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="driver"
+    )
 
     class Meta:
         ordering = ["name"]
-        constraints = [models.UniqueConstraint(fields=["transporter", "licence_no"], name="driver_licence_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["transporter", "licence_no"], name="driver_licence_unique")
+        ]
 
     def __str__(self) -> str:
         return self.name

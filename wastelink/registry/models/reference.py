@@ -36,7 +36,9 @@ class WasteCode(LocalisedName, models.Model):
     code = models.CharField(max_length=6, primary_key=True)
     display = models.CharField(max_length=8)
     level = models.CharField(max_length=10, choices=Level.choices)
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
     name_en = models.TextField()
     name_th = models.TextField(blank=True)
     eu_hazardous = models.BooleanField(default=False)

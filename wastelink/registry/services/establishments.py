@@ -10,12 +10,26 @@ from wastelink.accounts.access import can_manage_establishment, require, visible
 from wastelink.accounts.models import Organisation
 from wastelink.audit import services as audit
 from wastelink.core.findings import Conflict, DomainError, NotFound, error
+from wastelink.core.identifiers import parse_registration_number
 from wastelink.registry.models import Establishment, Estate, FactoryType
 from wastelink.registry.schemas import EstablishmentIn, EstablishmentPatch
 
 
 def _resolve(data: EstablishmentIn) -> dict[str, Any]:
-    """Turn validated input into model fields; unknown estate or factory type is a field error."""
+    """Turn validated input into model fields; cross-field and reference checks are field errors here."""
+    if (data.lat is None) != (data.lon is None):
+        raise DomainError(error("location.pair", "lon" if data.lon is None else "lat",
+                                "lat and lon must be given together", "ต้องระบุละติจูดและลองจิจูดพร้อมกัน"))  # fmt: skip
+    inside = parse_registration_number(data.registration_no).inside_estate
+    if data.estate and not inside:
+        raise DomainError(error("registration.outside_estate", "estate",
+                                "the registration number says the factory is outside an estate (second digit 0), "
+                                "so no estate may be given",
+                                "เลขทะเบียนโรงงานระบุว่าอยู่นอกนิคม (หลักที่สองเป็น 0) จึงระบุนิคมไม่ได้"))  # fmt: skip
+    if not data.estate and inside:
+        raise DomainError(error("registration.inside_estate", "estate",
+                                "the registration number says the factory is inside an estate (second digit 2 or 3): "
+                                "give the estate", "เลขทะเบียนโรงงานระบุว่าอยู่ในนิคม (หลักที่สองเป็น 2 หรือ 3) ต้องระบุนิคม"))  # fmt: skip
     estate = None
     if data.estate:
         estate = Estate.objects.filter(code=data.estate).first()
@@ -52,7 +66,7 @@ def upsert_establishment(*, actor, data: EstablishmentIn) -> tuple[Establishment
     est = Establishment.objects.select_for_update().filter(registration_no=data.registration_no).first()
     if est is None:
         require(can_manage_establishment(actor, None, estate=fields["estate"]), "estate",
-                "establishments of this estate")  # fmt: skip
+                "establishments of this estate", "สถานประกอบการในนิคมนี้")  # fmt: skip
         try:
             with transaction.atomic():
                 est = Establishment.objects.create(**fields)
@@ -62,9 +76,14 @@ def upsert_establishment(*, actor, data: EstablishmentIn) -> tuple[Establishment
         _ensure_organisation(est)
         audit.record(actor=actor, action="establishment.create", obj=est, after=audit.snapshot(est))
         return est, "created"
-    require(can_manage_establishment(actor, est), "registration_no", "this establishment")
+    require(can_manage_establishment(actor, est), "registration_no", "this establishment", "สถานประกอบการนี้")
     if fields["estate"] != est.estate:
-        require(can_manage_establishment(actor, None, estate=fields["estate"]), "estate", "the target estate")
+        require(
+            can_manage_establishment(actor, None, estate=fields["estate"]),
+            "estate",
+            "the target estate",
+            "นิคมปลายทาง",
+        )
     before = audit.snapshot(est)
     changed = False
     for name, value in fields.items():
@@ -74,12 +93,19 @@ def upsert_establishment(*, actor, data: EstablishmentIn) -> tuple[Establishment
     if not changed:
         return est, "unchanged"
     est.save()
-    audit.record(actor=actor, action="establishment.update", obj=est, before=before, after=audit.snapshot(est))
+    audit.record(
+        actor=actor, action="establishment.update", obj=est, before=before, after=audit.snapshot(est)
+    )
     return est, "updated"
 
 
 def get_establishment(*, actor, establishment_id: int) -> Establishment:
-    est = visible_establishments(actor).select_related("estate", "factory_type").filter(id=establishment_id).first()
+    est = (
+        visible_establishments(actor)
+        .select_related("estate", "factory_type")
+        .filter(id=establishment_id)
+        .first()
+    )
     if est is None:
         # The same answer whether it does not exist or is not the actor's: no probing of other factories.
         raise NotFound(error("establishment.not_found", "establishment_id", "no such establishment",
@@ -90,7 +116,7 @@ def get_establishment(*, actor, establishment_id: int) -> Establishment:
 @transaction.atomic
 def update_establishment(*, actor, establishment_id: int, patch: EstablishmentPatch) -> Establishment:
     est = get_establishment(actor=actor, establishment_id=establishment_id)
-    require(can_manage_establishment(actor, est), "establishment_id", "this establishment")
+    require(can_manage_establishment(actor, est), "establishment_id", "this establishment", "สถานประกอบการนี้")
     changes = patch.model_dump(exclude_unset=True)
     if ("lat" in changes) != ("lon" in changes):
         raise DomainError(error("location.pair", "lat", "lat and lon must be given together",

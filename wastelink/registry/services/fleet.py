@@ -50,7 +50,12 @@ def _unique_conflict(exc: IntegrityError) -> Conflict:
 @transaction.atomic
 def register_vehicle(*, actor, establishment_id: int, data: VehicleIn) -> Vehicle:
     transporter = _transporter(actor, establishment_id)
-    require(can_manage_fleet(actor, transporter), "establishment_id", "this transporter's fleet")
+    require(
+        can_manage_fleet(actor, transporter),
+        "establishment_id",
+        "this transporter's fleet",
+        "ยานพาหนะของผู้ขนส่งนี้",
+    )
     try:
         with transaction.atomic():
             vehicle = Vehicle.objects.create(transporter=transporter, **data.model_dump())
@@ -65,7 +70,7 @@ def update_vehicle(*, actor, vehicle_id: int, patch: VehiclePatch) -> Vehicle:
     vehicle = visible_vehicles(actor).filter(id=vehicle_id).first()
     if vehicle is None:
         raise NotFound(error("vehicle.not_found", "vehicle_id", "no such vehicle", "ไม่พบยานพาหนะนี้"))
-    require(can_manage_fleet(actor, vehicle.transporter), "vehicle_id", "this vehicle")
+    require(can_manage_fleet(actor, vehicle.transporter), "vehicle_id", "this vehicle", "ยานพาหนะนี้")
     vehicle = Vehicle.objects.select_for_update().get(id=vehicle.id)
     before = audit.snapshot(vehicle)
     for name, value in patch.model_dump(exclude_unset=True).items():
@@ -77,7 +82,9 @@ def update_vehicle(*, actor, vehicle_id: int, patch: VehiclePatch) -> Vehicle:
             vehicle.save()
     except IntegrityError as exc:
         raise _unique_conflict(exc) from exc
-    audit.record(actor=actor, action="vehicle.update", obj=vehicle, before=before, after=audit.snapshot(vehicle))
+    audit.record(
+        actor=actor, action="vehicle.update", obj=vehicle, before=before, after=audit.snapshot(vehicle)
+    )
     return vehicle
 
 
@@ -88,10 +95,13 @@ def grant_receiver_licence(*, actor, establishment_id: int, data: ReceiverLicenc
         raise NotFound(error("establishment.not_found", "establishment_id", "no such establishment",
                              "ไม่พบสถานประกอบการนี้"))  # fmt: skip
     require(can_manage_establishment(actor, receiver) and role_of(actor) is not None, "establishment_id",
-            "this receiver's licences")  # fmt: skip
+            "this receiver's licences", "ใบอนุญาตของผู้รับนี้")  # fmt: skip
     if not receiver.is_receiver:
         raise DomainError(error("licence.not_receiver", "establishment_id", "only a receiver holds this licence",
                                 "เฉพาะผู้รับบำบัด/กำจัดที่มีใบอนุญาตนี้ได้"))  # fmt: skip
+    if data.valid_until < data.valid_from:
+        raise DomainError(error("licence.period", "valid_until", "valid_until is before valid_from",
+                                "วันสิ้นสุดอยู่ก่อนวันเริ่มต้น"))  # fmt: skip
     codes = list(WasteCode.objects.filter(code__in=data.waste_codes, level="entry"))
     missing = sorted(set(data.waste_codes) - {c.code for c in codes})
     if missing:
@@ -105,8 +115,12 @@ def grant_receiver_licence(*, actor, establishment_id: int, data: ReceiverLicenc
     try:
         with transaction.atomic():
             licence = ReceiverLicence.objects.create(
-                receiver=receiver, licence_no=data.licence_no, factory_type=FactoryType.objects.get(number=data.factory_type),
-                annual_capacity_t=data.annual_capacity_t, valid_from=data.valid_from, valid_until=data.valid_until,
+                receiver=receiver,
+                licence_no=data.licence_no,
+                factory_type=FactoryType.objects.get(number=data.factory_type),
+                annual_capacity_t=data.annual_capacity_t,
+                valid_from=data.valid_from,
+                valid_until=data.valid_until,
             )
     except IntegrityError as exc:
         raise Conflict(error("licence.duplicate", "licence_no", "this licence number exists already",

@@ -55,7 +55,9 @@ def _row_to_input(row: dict[str, str]) -> EstablishmentIn:
     for key in ("lat", "lon", "estate", "factory_type"):
         if data.get(key) == "":
             data[key] = None
-    data["roles"] = [r.strip() for r in str(data.get("roles") or "").replace(",", ";").split(";") if r.strip()]
+    data["roles"] = [
+        r.strip() for r in str(data.get("roles") or "").replace(",", ";").split(";") if r.strip()
+    ]
     return EstablishmentIn.model_validate(data)
 
 
@@ -75,8 +77,12 @@ def import_registry(*, actor, text: str, progress: Callable[[int, int], None] | 
     unknown = [h for h in header if h not in COLUMNS]
     missing = sorted(REQUIRED - set(header))
     if not header or unknown or missing:
-        report.header_error = ("unknown columns: " + ", ".join(unknown) if unknown else
-                               "missing columns: " + ", ".join(missing) if missing else "the file has no header")  # fmt: skip
+        if not header:
+            report.header_error = "the file has no header row"
+        elif unknown:
+            report.header_error = "unknown columns: " + ", ".join(unknown)
+        else:
+            report.header_error = "missing columns: " + ", ".join(missing)
         return report
     total = max(text.count("\n") - 1, 1)  # an estimate for the progress bar; quoted newlines make it high
     prev_line = 1
@@ -94,7 +100,9 @@ def import_registry(*, actor, text: str, progress: Callable[[int, int], None] | 
         except ValidationError as exc:
             report.rows.append(RowResult(line, "error", reg, _reason(exc)))
         except DomainError as exc:
-            report.rows.append(RowResult(line, "error", reg, "; ".join(f"{f.field}: {f.message_en}" for f in exc.findings)))
+            report.rows.append(
+                RowResult(line, "error", reg, "; ".join(f"{f.field}: {f.message_en}" for f in exc.findings))
+            )
         if progress:
             progress(i, max(total, i))
     return report

@@ -90,17 +90,21 @@ def set_estate_boundary(*, actor, estate_code: str, geojson: Any) -> Estate:
     estate = Estate.objects.select_for_update().filter(code=estate_code).first()
     if estate is None:
         raise NotFound(error("estate.not_found", "estate", "no such estate", "ไม่พบนิคมอุตสาหกรรมนี้"))
-    require(can_manage_estate(actor, estate), "estate", "this estate's boundary")
+    require(can_manage_estate(actor, estate), "estate", "this estate's boundary", "ขอบเขตของนิคมนี้")
     try:
         geom = parse_area_geojson(geojson)
     except GeometryError as exc:
-        raise DomainError(error("geometry.invalid", "boundary", f"boundary {exc}", f"ขอบเขตไม่ถูกต้อง: {exc}")) from exc
+        raise DomainError(
+            error("geometry.invalid", "boundary", f"boundary {exc}", f"ขอบเขตไม่ถูกต้อง: {exc}")
+        ) from exc
     before = audit.snapshot(estate)
     estate.boundary = to_geojson(geom)
     estate.boundary_source = Estate.BoundarySource.UPLOADED
     estate.min_lon, estate.min_lat, estate.max_lon, estate.max_lat = bbox(geom)
     estate.save()
-    audit.record(actor=actor, action="estate.boundary.set", obj=estate, before=before, after=audit.snapshot(estate))
+    audit.record(
+        actor=actor, action="estate.boundary.set", obj=estate, before=before, after=audit.snapshot(estate)
+    )
     return estate
 
 
@@ -115,7 +119,7 @@ def _patch(obj, changes: dict[str, Any]) -> bool:
 
 @transaction.atomic
 def update_waste_code(*, actor, code: str, patch: WasteCodePatch) -> WasteCode:
-    require(can_edit_reference_data(actor), "code", "reference data")
+    require(can_edit_reference_data(actor), "code", "reference data", "ข้อมูลอ้างอิง")
     obj = WasteCode.objects.select_for_update().filter(code=code).first()
     if obj is None:
         raise NotFound(error("waste_code.not_found", "code", "no such waste code", "ไม่พบรหัสของเสียนี้"))
@@ -129,7 +133,7 @@ def update_waste_code(*, actor, code: str, patch: WasteCodePatch) -> WasteCode:
 
 @transaction.atomic
 def update_method(*, actor, code: str, patch: MethodPatch) -> ManagementMethod:
-    require(can_edit_reference_data(actor), "code", "reference data")
+    require(can_edit_reference_data(actor), "code", "reference data", "ข้อมูลอ้างอิง")
     obj = ManagementMethod.objects.select_for_update().filter(code=code).first()
     if obj is None:
         raise NotFound(error("method.not_found", "code", "no such management method", "ไม่พบรหัสวิธีการจัดการนี้"))

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from wastelink.audit.models import AuditRecord
 from wastelink.audit.services import verify_chain
+from wastelink.web.management.dbcheck import require_database
 
 
 class Command(BaseCommand):
@@ -15,6 +16,7 @@ class Command(BaseCommand):
         parser.add_argument("action", choices=["verify"])
 
     def handle(self, *args, action, **options):
+        require_database()
         result = verify_chain()
         if result.ok:
             self.stdout.write(f"audit chain intact: {result.checked} records verified")

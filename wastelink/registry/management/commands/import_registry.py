@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from wastelink.accounts.access import SystemActor
 from wastelink.registry.services.imports import COLUMNS, import_registry
+from wastelink.web.management.dbcheck import require_database
 
 
 class Command(BaseCommand):
@@ -16,6 +17,7 @@ class Command(BaseCommand):
         parser.add_argument("file", help="CSV file (UTF-8, header row)")
 
     def handle(self, *args, file, **options):
+        require_database()
         path = Path(file)
         if not path.is_file():
             raise CommandError(f"{file}: no such file")
@@ -36,7 +38,9 @@ class Command(BaseCommand):
         if report.header_error:
             raise CommandError(f"{file}: {report.header_error}")
         for row in report.errors:
-            self.stderr.write(f"line {row.line}: {row.registration_no or '(no registration_no)'}: {row.reason}")
+            self.stderr.write(
+                f"line {row.line}: {row.registration_no or '(no registration_no)'}: {row.reason}"
+            )
         self.stdout.write(
             f"created {report.count('created')}, updated {report.count('updated')}, "
             f"unchanged {report.count('unchanged')}, rejected {len(report.errors)}"

@@ -7,6 +7,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from wastelink.demo.load import demo_accounts, load_demo
+from wastelink.web.management.dbcheck import require_database
 
 
 class Command(BaseCommand):
@@ -23,6 +24,7 @@ class Command(BaseCommand):
             loaded, accounts = load_demo(seed if seed is not None else settings.WASTELINK["DEMO_SEED"])
             self.stdout.write("demo data loaded" if loaded else "demo data already present: reused")
         else:
+            require_database()
             accounts = demo_accounts()
         if json:
             self.stdout.write(_json([a.__dict__ for a in accounts]))

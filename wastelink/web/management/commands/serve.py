@@ -19,7 +19,11 @@ class Command(BaseCommand):
         if not no_setup:
             call_command("setup")
         if not finders.find("vendor/leaflet/leaflet.js"):
-            self.stderr.write("warning: front-end libraries are missing; run 'make vendor' (maps will not show)")
+            self.stderr.write(
+                "warning: front-end libraries are missing; run 'make vendor' (maps will not show)"
+            )
         db = settings.DATABASES["default"]
-        self.stdout.write(f"wastelink on http://{host}:{port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})")
+        self.stdout.write(
+            f"wastelink on http://{host}:{port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})"
+        )
         uvicorn.run("wastelink.asgi:application", host=host, port=port, log_level="info", lifespan="off")

@@ -5,7 +5,9 @@ from wastelink.registry.services.reference import load_reference_data
 
 
 class Command(BaseCommand):
-    help = "Create or migrate the database, compile the translations and load the reference data (idempotent)."
+    help = (
+        "Create or migrate the database, compile the translations and load the reference data (idempotent)."
+    )
 
     def handle(self, *args, **options):
         call_command("migrate", interactive=False, verbosity=0)

@@ -14,6 +14,7 @@
         style: function (f) {
           var mine = f.properties.code === focus;
           return { color: mine ? "#b3261e" : "#0b6e4f", weight: mine ? 3 : 2, fillOpacity: 0.25,
+                   className: "estate-boundary",
                    dashArray: f.properties.boundary_source === "generated" ? "4 4" : null };
         },
         onEachFeature: function (f, l) {
@@ -21,6 +22,11 @@
           l.bindTooltip(name);
           l.on("click", function () { window.location = "/estates/" + f.properties.code + "/"; });
           if (f.properties.code === focus) focused = l;
+          // A boundary is a speck at national zoom: mark its centre too, with its name.
+          L.circleMarker(l.getBounds().getCenter(), { radius: 5, color: "#0b6e4f", weight: 1, fillOpacity: 0.8,
+                                                       className: "estate-marker" })
+            .bindTooltip(name).on("click", function () { window.location = "/estates/" + f.properties.code + "/"; })
+            .addTo(map);
         }
       }).addTo(map);
       if (focused) map.fitBounds(focused.getBounds(), { padding: [30, 30] });
