@@ -23,6 +23,8 @@ $(VENDOR)/.stamp: package.json
 	mkdir -p $(VENDOR)/htmx $(VENDOR)/leaflet
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx/
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	mkdir -p $(VENDOR)/sarabun
+	cp node_modules/@expo-google-fonts/sarabun/400Regular/Sarabun_400Regular.ttf node_modules/@expo-google-fonts/sarabun/700Bold/Sarabun_700Bold.ttf $(VENDOR)/sarabun/
 	touch $@
 
 vendor: $(VENDOR)/.stamp

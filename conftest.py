@@ -38,7 +38,7 @@ def make_establishment(reg: str, name: str, estate: Estate | None, **roles: bool
 
 def make_user(username: str, role: Role, org: Organisation | None) -> User:
     return User.objects.create_user(username=username, password=PASSWORD, role=role.value, organisation=org,
-                                    first_name=username, is_superuser=role == Role.ADMIN, is_staff=role == Role.ADMIN)  # fmt: skip
+                                    first_name=username, email=f"{username}@example.test", is_superuser=role == Role.ADMIN, is_staff=role == Role.ADMIN)  # fmt: skip
 
 
 @dataclass

@@ -104,6 +104,8 @@ def health(request):
 def _mount() -> None:
     from wastelink.accounts.api import router as accounts_router
     from wastelink.audit.api import router as audit_router
+    from wastelink.permits.api import public_router
+    from wastelink.permits.api import router as permits_router
     from wastelink.registry.api import reference_router
     from wastelink.registry.api import router as registry_router
 
@@ -111,6 +113,8 @@ def _mount() -> None:
     api.add_router("/", registry_router)
     api.add_router("/reference", reference_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/", permits_router)
+    api.add_router("/", public_router)
 
 
 _mount()

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "wastelink.accounts",
     "wastelink.registry",
     "wastelink.audit",
+    "wastelink.permits",
     "wastelink.web",
 ]
 
@@ -148,6 +149,9 @@ WHITENOISE_USE_FINDERS = (
 )
 WHITENOISE_AUTOREFRESH = DEBUG
 
+MEDIA_ROOT = Path(os.environ.get("WASTELINK_MEDIA_ROOT", WORK_DIR / "media"))
+MEDIA_URL = "/media/"  # documents are served through access-checked views, never directly
+
 # --- mail -----------------------------------------------------------------------------------------------------
 EMAIL_BACKEND = os.environ.get("WASTELINK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("WASTELINK_FROM_EMAIL", "wastelink@localhost")
@@ -160,10 +164,15 @@ WASTELINK = {
     "DEMO_SEED": int(os.environ.get("WASTELINK_DEMO_SEED", 20250401)),
     # Radius in metres of the generated boundary polygon around an estate centre (demo only).
     "DEMO_ESTATE_RADIUS_M": int(os.environ.get("WASTELINK_DEMO_ESTATE_RADIUS_M", 1500)),
+    # Permits: validity of a new permit in days, the officers' review target in days, largest document.
+    "PERMIT_VALIDITY_DAYS": int(os.environ.get("WASTELINK_PERMIT_VALIDITY_DAYS", 365)),
+    "PERMIT_REVIEW_TARGET_DAYS": int(os.environ.get("WASTELINK_PERMIT_REVIEW_TARGET_DAYS", 10)),
+    "DOCUMENT_MAX_BYTES": int(os.environ.get("WASTELINK_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)),
     # Largest accepted upload (GeoJSON boundaries, registry CSV) in bytes.
     "MAX_UPLOAD_BYTES": int(os.environ.get("WASTELINK_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
 }
 DATA_UPLOAD_MAX_MEMORY_SIZE = WASTELINK["MAX_UPLOAD_BYTES"]
+FILE_UPLOAD_MAX_MEMORY_SIZE = WASTELINK["DOCUMENT_MAX_BYTES"]
 
 LOGGING = {
     "version": 1,

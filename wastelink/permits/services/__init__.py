@@ -1,0 +1,1 @@
+"""Permit use cases: streams, applications (drafting, documents, pre-checks, submission), review, permits."""

@@ -1,0 +1,109 @@
+"""Gathering the pre-check facts of an application in a handful of batched queries (no query per rule)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from wastelink.core.identifiers import registration_number_problem
+from wastelink.core.permit_states import PermitState
+from wastelink.core.precheck import ApplicationFacts, LicenceFacts, LineFacts, TransporterFacts
+from wastelink.permits.models import ApplicationLine, PermitApplication, PermitLine
+from wastelink.registry.models import Establishment, ReceiverLicence, Vehicle
+
+LIVE = [PermitState.ACTIVE.value, PermitState.SUSPENDED.value]
+
+
+def requested_period(today: date | None = None) -> tuple[date, date]:
+    start = today or timezone.localdate()
+    return start, start + timedelta(days=settings.WASTELINK["PERMIT_VALIDITY_DAYS"] - 1)
+
+
+def gather(application: PermitApplication, *, today: date | None = None) -> ApplicationFacts:
+    start, end = requested_period(today)
+    lines = list(
+        ApplicationLine.objects.filter(application=application)
+        .select_related("stream", "stream__waste_code", "method", "receiver")
+        .prefetch_related("transporters")
+        .order_by("index")
+    )
+    receiver_ids = {ln.receiver_id for ln in lines}
+    transporter_ids = {t.id for ln in lines for t in ln.transporters.all()}
+
+    licences: dict[int, list[LicenceFacts]] = defaultdict(list)
+    for lic in ReceiverLicence.objects.filter(receiver_id__in=receiver_ids).prefetch_related("waste_codes", "methods"):
+        licences[lic.receiver_id].append(LicenceFacts(
+            lic.licence_no, lic.factory_type_id, frozenset(c.code for c in lic.waste_codes.all()),
+            frozenset(m.code for m in lic.methods.all()), lic.annual_capacity_t, lic.valid_from, lic.valid_until,
+            lic.suspended))  # fmt: skip
+
+    # Capacity already promised to each receiver this year by live permits (other than this application's).
+    year_start, year_end = date(start.year, 1, 1), date(start.year, 12, 31)
+    used = dict(
+        PermitLine.objects.filter(receiver_id__in=receiver_ids, permit__state__in=LIVE,
+                                  permit__valid_from__lte=year_end, permit__valid_until__gte=year_start)
+        .exclude(permit__application=application)
+        .values_list("receiver_id").annotate(t=Sum("approved_quantity_t"))
+    )  # fmt: skip
+
+    transporters: dict[int, TransporterFacts] = {}
+    if transporter_ids:
+        gps = dict(
+            Vehicle.objects.filter(transporter_id__in=transporter_ids, active=True, hazardous_approved=True)
+            .exclude(gps_device_id=None).exclude(gps_device_id="")
+            .values_list("transporter_id").annotate(n=Count("id"))
+        )
+        hz_ok = set(Establishment.objects.filter(
+            id__in=transporter_ids, transporter_licences__hazardous_approved=True,
+            transporter_licences__suspended=False, transporter_licences__valid_from__lte=start,
+            transporter_licences__valid_until__gte=start).values_list("id", flat=True))  # fmt: skip
+        for est in Establishment.objects.filter(id__in=transporter_ids):
+            transporters[est.id] = TransporterFacts(est.id, str(est), est.status == "active" and est.is_transporter,
+                                                    est.id in hz_ok, gps.get(est.id, 0))  # fmt: skip
+
+    # Live permits overlapping the requested period, for the same (stream, method, receiver) triples.
+    overlaps: dict[tuple[int, str, int], list[str]] = defaultdict(list)
+    triples = Q()
+    for ln in lines:
+        triples |= Q(stream_id=ln.stream_id, method_id=ln.method_id, receiver_id=ln.receiver_id)
+    if lines:
+        for s, m, r, number in (
+            PermitLine.objects.filter(triples, permit__state__in=LIVE, permit__valid_from__lte=end,
+                                      permit__valid_until__gte=start)
+            .exclude(permit__application=application)
+            .values_list("stream_id", "method_id", "receiver_id", "permit__number")
+        ):  # fmt: skip
+            overlaps[(s, m, r)].append(number)
+
+    per_stream: dict[int, Decimal] = defaultdict(Decimal)
+    per_receiver: dict[int, Decimal] = defaultdict(Decimal)
+    for ln in lines:
+        per_stream[ln.stream_id] += ln.quantity_t
+        per_receiver[ln.receiver_id] += ln.quantity_t
+
+    facts = []
+    for ln in lines:
+        code = ln.stream.waste_code
+        facts.append(LineFacts(
+            index=ln.index, stream_id=ln.stream_id, stream_code=code.code,
+            stream_annual_t=ln.stream.annual_quantity_t,
+            stream_other_requested_t=per_stream[ln.stream_id] - ln.quantity_t,
+            mark=code.mark, mark_verified=bool(code.th_mark), quantity_t=ln.quantity_t, method=ln.method_id,
+            method_non_hazardous_only=ln.method.non_hazardous_only, receiver_id=ln.receiver_id,
+            receiver_active=ln.receiver.status == "active" and ln.receiver.is_receiver,
+            receiver_licences=tuple(licences.get(ln.receiver_id, ())),
+            receiver_used_t=used.get(ln.receiver_id) or Decimal(0),
+            receiver_this_application_t=per_receiver[ln.receiver_id],
+            transporters=tuple(transporters[t.id] for t in ln.transporters.all() if t.id in transporters),
+            overlapping_permits=tuple(sorted(set(overlaps.get((ln.stream_id, ln.method_id, ln.receiver_id), [])))),
+        ))  # fmt: skip
+    generator = application.generator
+    return ApplicationFacts(
+        generator_name=str(generator), registration_problem=registration_number_problem(generator.registration_no),
+        generator_status=generator.status, period_start=start, period_end=end, lines=tuple(facts),
+    )
