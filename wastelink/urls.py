@@ -8,5 +8,6 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
+    path("", include("wastelink.permits.urls")),
     path("", include("wastelink.web.urls")),
 ]

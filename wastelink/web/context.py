@@ -17,8 +17,13 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {"nav": []}
     role = role_of(user)
-    items = [(_("Home"), reverse("home")), (_("Estates map"), reverse("estates_map")),
-             (_("Establishments"), reverse("establishments"))]  # fmt: skip
+    items = [(_("Home"), reverse("home"))]
+    if role in (Role.GENERATOR_PREPARER, Role.GENERATOR_CERTIFIER):
+        items += [(_("Waste streams"), reverse("streams")), (_("Applications"), reverse("applications"))]
+    if role in OFFICIALS:
+        items += [(_("Review queue"), reverse("review_queue")), (_("Applications"), reverse("applications"))]
+    items += [(_("Permits"), reverse("permits")), (_("Estates map"), reverse("estates_map")),
+              (_("Establishments"), reverse("establishments"))]  # fmt: skip
     if role in OFFICIALS or role in FLEET:
         items.append((_("Vehicles"), reverse("vehicles")))
     if role in (Role.HQ_OFFICER, Role.REGULATOR, Role.ADMIN):
@@ -27,7 +32,10 @@ def navigation(request):
     if role == Role.ADMIN:
         items.append((_("Administration"), reverse("admin:index")))
     current = request.path
+    from wastelink.accounts.models import Notification
+
     return {
+        "unread_notifications": Notification.objects.filter(user=user, read_at=None).count(),
         "nav": [
             {"label": label, "url": url, "active": current == url or (url != "/" and current.startswith(url))}
             for label, url in items
