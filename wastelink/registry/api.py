@@ -7,11 +7,12 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import Q
-from ninja import Field, Query, Router, Schema
+from ninja import Body, Field, Query, Router, Schema
 
 from wastelink.accounts.access import directory_establishments, visible_establishments
 from wastelink.core.findings import NotFound, error
 from wastelink.registry.models import (
+    Establishment,
     Estate,
     FactoryType,
     ManagementMethod,
@@ -81,7 +82,9 @@ def get_estate(request, code: str):
 
 
 @router.put("/estates/{code}/boundary", response=EstateOut, summary="Replace an estate's boundary (GeoJSON)")
-def put_boundary(request, code: str, payload: dict[str, Any]):
+def put_boundary(request, code: str, payload: Body[Any]):
+    # Body[...] so the JSON body itself is the geometry (a bare dict annotation is read from the query string);
+    # Any so a body that is not an object reaches the geometry check and is refused naming the boundary.
     return reference.set_estate_boundary(actor=request.user, estate_code=code, geojson=payload)
 
 
@@ -91,11 +94,25 @@ class EstablishmentPublic(Schema):
     registration_no: str
     name_th: str
     name_en: str
-    estate: str | None = Field(None, alias="estate.code")
+    estate: str | None = Field(None, description="estate code")
     province: str
-    factory_type: str | None = Field(None, alias="factory_type_id")
+    factory_type: str | None = Field(None, description="factory type number")
     roles: list[str]
     status: str
+
+    # Resolvers rather than dotted aliases: the detail endpoint hands over an already-built entry, which the
+    # response is validated from again, and an alias such as "estate.code" would turn its estate into null.
+    @staticmethod
+    def resolve_estate(obj) -> str | None:
+        if isinstance(obj, Establishment):
+            return obj.estate.code if obj.estate_id else None
+        return getattr(obj, "estate", None)
+
+    @staticmethod
+    def resolve_factory_type(obj) -> str | None:
+        if isinstance(obj, Establishment):
+            return obj.factory_type_id
+        return getattr(obj, "factory_type", None)
 
 
 class EstablishmentOut(EstablishmentPublic):
@@ -133,12 +150,8 @@ def list_establishments(request, filters: Query[EstablishmentFilter], page: Quer
 
 @router.post("/establishments", response={201: EstablishmentOut}, summary="Register an establishment")
 def create_establishment(request, payload: EstablishmentIn):
-    est, outcome = est_services.upsert_establishment(actor=request.user, data=payload)
-    if outcome != "created":
-        from wastelink.core.findings import Conflict
-
-        raise Conflict(error("establishment.exists", "registration_no", "an establishment with this registration "
-                             "number exists; change it with PATCH", "มีสถานประกอบการเลขทะเบียนนี้แล้ว"))  # fmt: skip
+    # create_only: an existing number is refused before anything is written (409), not updated and then refused.
+    est, _ = est_services.upsert_establishment(actor=request.user, data=payload, create_only=True)
     return 201, est
 
 

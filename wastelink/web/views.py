@@ -9,7 +9,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language as django_set_language
@@ -27,6 +26,7 @@ from wastelink.audit.models import AuditRecord
 from wastelink.core.findings import DomainError
 from wastelink.registry.models import Establishment, Estate, WasteCode
 from wastelink.registry.services.fleet import visible_vehicles
+from wastelink.web.forms import refusal_text
 
 
 @login_required
@@ -68,11 +68,10 @@ def profile(request: HttpRequest) -> HttpResponse:
                     actor=request.user, user=request.user, name=name, scopes=scopes
                 ).plaintext
             except DomainError as exc:
-                messages.error(request, localised_findings(exc))
+                messages.error(request, refusal_text(exc))
     tokens = ApiToken.objects.filter(user=request.user)
-    return render(
-        request, "web/profile.html", {"tokens": tokens, "new_token": new_token, "role": role_of(request.user)}
-    )
+    return render(request, "web/profile.html", {"tokens": tokens, "new_token": new_token, "role": role_of(request.user),
+                                                "scope_choices": ApiToken.Scope.choices})  # fmt: skip
 
 
 @login_required
@@ -120,8 +119,9 @@ def establishments(request: HttpRequest) -> HttpResponse:
     template = (
         "web/_establishment_rows.html" if request.headers.get("HX-Request") else "web/establishments.html"
     )
-    return render(request, template, {"page": page, "q": q, "role": role, "estate": estate,
-                                      "estates": Estate.objects.all()})  # fmt: skip
+    # `items` is what the shared rows template lists (the estate page passes its own).
+    return render(request, template, {"page": page, "items": page.object_list, "q": q, "role": role,
+                                      "estate": estate, "estates": Estate.objects.all()})  # fmt: skip
 
 
 @login_required

@@ -60,13 +60,21 @@ def _ensure_organisation(est: Establishment) -> None:
 
 
 @transaction.atomic
-def upsert_establishment(*, actor, data: EstablishmentIn) -> tuple[Establishment, str]:
-    """Create or update by registration number. Returns the record and 'created', 'updated' or 'unchanged'."""
+def upsert_establishment(
+    *, actor, data: EstablishmentIn, create_only: bool = False
+) -> tuple[Establishment, str]:
+    """Create or update by registration number. Returns the record and 'created', 'updated' or 'unchanged'.
+
+    With `create_only` an existing registration number is a conflict and nothing is changed.
+    """
     fields = _resolve(data)
     est = Establishment.objects.select_for_update().filter(registration_no=data.registration_no).first()
-    if est is None:
+    if est is None or create_only:
         require(can_manage_establishment(actor, None, estate=fields["estate"]), "estate",
                 "establishments of this estate", "สถานประกอบการในนิคมนี้")  # fmt: skip
+        if est is not None:
+            raise Conflict(error("establishment.exists", "registration_no", "an establishment with this registration "
+                                 "number exists; change it with PATCH", "มีสถานประกอบการเลขทะเบียนนี้แล้ว"))  # fmt: skip
         try:
             with transaction.atomic():
                 est = Establishment.objects.create(**fields)
