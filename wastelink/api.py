@@ -104,6 +104,7 @@ def health(request):
 def _mount() -> None:
     from wastelink.accounts.api import router as accounts_router
     from wastelink.audit.api import router as audit_router
+    from wastelink.manifests.api import router as manifests_router
     from wastelink.permits.api import public_router
     from wastelink.permits.api import router as permits_router
     from wastelink.registry.api import reference_router
@@ -115,6 +116,7 @@ def _mount() -> None:
     api.add_router("/audit", audit_router)
     api.add_router("/", permits_router)
     api.add_router("/", public_router)
+    api.add_router("/", manifests_router)
 
 
 _mount()

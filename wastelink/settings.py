@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "wastelink.registry",
     "wastelink.audit",
     "wastelink.permits",
+    "wastelink.manifests",
     "wastelink.web",
 ]
 
@@ -168,6 +169,12 @@ WASTELINK = {
     "PERMIT_VALIDITY_DAYS": int(os.environ.get("WASTELINK_PERMIT_VALIDITY_DAYS", 365)),
     "PERMIT_REVIEW_TARGET_DAYS": int(os.environ.get("WASTELINK_PERMIT_REVIEW_TARGET_DAYS", 10)),
     "DOCUMENT_MAX_BYTES": int(os.environ.get("WASTELINK_DOCUMENT_MAX_BYTES", 10 * 1024 * 1024)),
+    # Manifests: weight tolerance (the larger of the fraction and the minimum), the receiver's deadline to sign
+    # after delivery, and the grace after the expected arrival before a load in transit counts as overdue.
+    "MANIFEST_TOLERANCE_FRACTION": float(os.environ.get("WASTELINK_MANIFEST_TOLERANCE_FRACTION", 0.05)),
+    "MANIFEST_TOLERANCE_MIN_KG": float(os.environ.get("WASTELINK_MANIFEST_TOLERANCE_MIN_KG", 50)),
+    "MANIFEST_RECEIPT_HOURS": int(os.environ.get("WASTELINK_MANIFEST_RECEIPT_HOURS", 24)),
+    "MANIFEST_TRANSIT_GRACE_HOURS": int(os.environ.get("WASTELINK_MANIFEST_TRANSIT_GRACE_HOURS", 2)),
     # Largest accepted upload (GeoJSON boundaries, registry CSV) in bytes.
     "MAX_UPLOAD_BYTES": int(os.environ.get("WASTELINK_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
 }

@@ -1,0 +1,1 @@
+"""Manifest use cases: drafting, custody signatures, receipt and discrepancies, corrections, oversight."""
