@@ -9,5 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("wastelink.permits.urls")),
+    path("", include("wastelink.manifests.urls")),
     path("", include("wastelink.web.urls")),
 ]

@@ -22,6 +22,11 @@ def navigation(request):
         items += [(_("Waste streams"), reverse("streams")), (_("Applications"), reverse("applications"))]
     if role in OFFICIALS:
         items += [(_("Review queue"), reverse("review_queue")), (_("Applications"), reverse("applications"))]
+    items.append((_("Manifests"), reverse("manifests")))
+    if role in OFFICIALS:
+        items += [(_("Oversight"), reverse("manifests_overdue")), (_("Mass balance"), reverse("mass_balance"))]
+    if role in (Role.RECEIVER_OPERATOR, Role.RECEIVER_CERTIFIER):
+        items.append((_("Gate"), reverse("gate")))
     items += [(_("Permits"), reverse("permits")), (_("Estates map"), reverse("estates_map")),
               (_("Establishments"), reverse("establishments"))]  # fmt: skip
     if role in OFFICIALS or role in FLEET:
