@@ -42,8 +42,11 @@ def visible_streams(user) -> QuerySet[WasteStream]:
 
 
 def visible_applications(user) -> QuerySet[PermitApplication]:
+    """A draft is the factory's working copy: officials see an application once it has been submitted."""
     scope = _establishment_scope(user, "generator")
     qs = PermitApplication.objects.select_related("generator", "estate")
+    if role_of(user) not in GENERATOR_EDITORS:
+        qs = qs.exclude(version=0)
     return qs if scope is None else qs.filter(scope)
 
 

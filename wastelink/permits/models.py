@@ -215,7 +215,13 @@ class PermitLine(models.Model):
 
     class Meta:
         ordering = ["permit_id", "index"]
-        indexes = [models.Index(fields=["stream", "method", "receiver"]), models.Index(fields=["receiver"])]
+        indexes = [
+            models.Index(fields=["stream", "method", "receiver"]),
+            # Covers the pre-check's capacity sum (lines of live permits per receiver) without reading the table.
+            models.Index(
+                fields=["receiver", "permit", "approved_quantity_t"], name="permitline_receiver_cover"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.permit_id}#{self.index}"

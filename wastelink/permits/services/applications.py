@@ -149,6 +149,7 @@ def update_line(*, actor, application_id: int, index: int, data: LinePatch) -> A
     if "transporters" in parts:
         line.transporters.set(parts["transporters"])
     _touch(app)
+    line.refresh_from_db()  # answer with the stored values (3 decimals), not the input's
     audit.record(actor=actor, action="application.line.update", obj=line, before=before, after=audit.snapshot(line))
     return line
 
@@ -196,7 +197,9 @@ def upload_document(*, actor, application_id: int, kind: str, name: str, content
     doc.file.save(f"{app.reference}-{doc.sha256[:12]}{_extension(content_type)}", ContentFile(content), save=False)
     doc.save()
     _touch(app)
-    audit.record(actor=actor, action="application.document.add", obj=doc, after=audit.snapshot(doc))
+    after = audit.snapshot(doc)
+    after["file"] = doc.file.name  # the stored path: a FieldFile is not JSON
+    audit.record(actor=actor, action="application.document.add", obj=doc, after=after)
     return doc
 
 
@@ -224,8 +227,24 @@ def content_of(app: PermitApplication) -> dict[str, Any]:
             "documents": docs}  # fmt: skip
 
 
-@transaction.atomic
+class RefusedSubmission(DomainError):
+    def __init__(self, application_id: int, findings: list[Finding], errors: list[Finding]):
+        super().__init__(errors)
+        self.application_id, self.all_findings = application_id, findings
+
+
 def submit(*, actor, application_id: int) -> tuple[PermitApplication, list[Finding]]:
+    """Submit; a refusal still records its pre-check results on the draft (in a transaction of its own)."""
+    try:
+        return _submit(actor=actor, application_id=application_id)
+    except RefusedSubmission as exc:
+        PermitApplication.objects.filter(id=exc.application_id).update(
+            findings=[f.as_dict() for f in exc.all_findings])  # fmt: skip
+        raise
+
+
+@transaction.atomic
+def _submit(*, actor, application_id: int) -> tuple[PermitApplication, list[Finding]]:
     """Run the pre-checks; refuse on errors; otherwise freeze a version and route the application.
 
     Lines that the auto-approval table covers and that carry no warning are approved at once; when every line is,
@@ -235,8 +254,8 @@ def submit(*, actor, application_id: int) -> tuple[PermitApplication, list[Findi
     findings = precheck(app)
     errors = [f for f in findings if f.severity == Severity.ERROR]
     if errors:
-        PermitApplication.objects.filter(id=app.id).update(findings=[f.as_dict() for f in findings])
-        raise DomainError(errors)
+        # Refused: keep the results on the draft so the applicant sees them, after this transaction rolls back.
+        raise RefusedSubmission(app.id, findings, errors)
     next_application_state(app.state, "submit")
     now = timezone.now()
     before = audit.snapshot(app)
@@ -253,6 +272,9 @@ def submit(*, actor, application_id: int) -> tuple[PermitApplication, list[Findi
     audit.record(actor=actor, action="application.submit", obj=app, before=before, after=audit.snapshot(app),
                  note=f"version {app.version}; {len(findings)} warning(s)")  # fmt: skip
 
+    # Marks left by the table on an earlier version no longer hold: the lines may have changed since.
+    ApplicationLine.objects.filter(application=app).exclude(decision=ApplicationLine.Decision.PENDING).update(
+        decision=ApplicationLine.Decision.PENDING, approved_quantity_t=None, auto_approved=False, decision_note="")  # fmt: skip
     auto_lines = _auto_approvable(app, findings)
     app_warnings = [f for f in findings if not f.field.startswith("lines[")]
     if auto_lines and len(auto_lines) == app.lines.count() and not app_warnings:

@@ -48,6 +48,8 @@ def review_queue(*, actor, now: datetime | None = None) -> list[QueueItem]:
     qs: QuerySet[PermitApplication] = visible_applications(actor).filter(
         state__in=[A.SUBMITTED.value, A.UNDER_REVIEW.value])
     role = role_of(actor)
+    if role not in (Role.REGULATOR, Role.ESTATE_OFFICER, Role.HQ_OFFICER, Role.ADMIN):
+        return []  # only those who decide have a queue
     if role == Role.REGULATOR:
         qs = qs.filter(route=PermitApplication.Route.REGULATOR)
     elif role in (Role.ESTATE_OFFICER, Role.HQ_OFFICER):
@@ -124,6 +126,8 @@ def reject(*, actor, application_id: int, reason: str) -> PermitApplication:
 def decide(*, actor, application_id: int, data: DecisionIn) -> PermitApplication:
     """Decide every line: approve (with an optional quantity cap and conditions) or reject."""
     app = _for_review(actor, application_id)
+    if app.state != A.UNDER_REVIEW.value:  # "approve" may leave SUBMITTED only for the auto-approval table
+        raise refused(TransitionRefused("decide", app.state))
     lines = {ln.index: ln for ln in app.lines.select_related("stream")}
     given = {d.index: d for d in data.lines}
     if len(given) != len(data.lines):
