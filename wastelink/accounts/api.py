@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ninja import Field, Router, Schema
+from ninja import Field, Router, Schema, Status
 
 from wastelink.accounts.access import officer_estate_ids, role_of
 from wastelink.accounts.models import ApiToken
@@ -74,7 +74,7 @@ def new_token(request, payload: TokenIn):
     issued = create_token(actor=request.user, user=request.user, name=payload.name, scopes=payload.scopes,
                           days=payload.days)  # fmt: skip
     t = issued.token
-    return 201, {**TokenOut.model_validate(t).model_dump(), "token": issued.plaintext}
+    return Status(201, {**TokenOut.model_validate(t).model_dump(), "token": issued.plaintext})
 
 
 @router.delete("/tokens/{token_id}", response=TokenOut, summary="Revoke one of my API tokens")

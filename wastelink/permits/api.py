@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
-from ninja import Field, File, Form, Query, Router, Schema, UploadedFile
+from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from wastelink.permits.access import visible_applications, visible_permits, visible_streams
 from wastelink.permits.models import AutoApprovalRule
@@ -51,7 +51,7 @@ def list_streams(request, generator_id: int | None = None):
 
 @router.post("/streams", response={201: StreamOut}, summary="Declare a waste stream (generator)")
 def create_stream(request, payload: StreamIn):
-    return 201, streams.declare_stream(actor=request.user, data=payload)
+    return Status(201, streams.declare_stream(actor=request.user, data=payload))
 
 
 @router.get("/streams/{stream_id}", response=StreamOut)
@@ -160,7 +160,7 @@ def list_applications(request, state: str | None = None, limit: int = Query(100,
 
 @router.post("/applications", response={201: ApplicationOut}, summary="Start a กอ.1 application (draft)")
 def create_application(request, payload: ApplicationIn):
-    return 201, apps.create_application(actor=request.user, data=payload)
+    return Status(201, apps.create_application(actor=request.user, data=payload))
 
 
 @router.get("/applications/{application_id}", response=ApplicationOut)
@@ -175,7 +175,7 @@ def patch_application(request, application_id: int, payload: ApplicationIn):
 
 @router.post("/applications/{application_id}/lines", response={201: LineOut}, summary="Add a waste line")
 def add_line(request, application_id: int, payload: LineIn):
-    return 201, apps.add_line(actor=request.user, application_id=application_id, data=payload)
+    return Status(201, apps.add_line(actor=request.user, application_id=application_id, data=payload))
 
 
 @router.patch("/applications/{application_id}/lines/{index}", response=LineOut, summary="Change a waste line")
@@ -186,7 +186,7 @@ def patch_line(request, application_id: int, index: int, payload: LinePatch):
 @router.delete("/applications/{application_id}/lines/{index}", response={204: None}, summary="Remove a waste line")
 def delete_line(request, application_id: int, index: int):
     apps.remove_line(actor=request.user, application_id=application_id, index=index)
-    return 204, None
+    return Status(204, None)
 
 
 @router.post("/applications/{application_id}/documents", response={201: DocumentOut},
@@ -197,8 +197,8 @@ def upload_document(request, application_id: int, kind: Form[str], file: File[Up
         raise bad("document.size", "file", f"the file is larger than {limit // (1024 * 1024)} MB",
                   f"ไฟล์มีขนาดเกิน {limit // (1024 * 1024)} MB")  # fmt: skip
     content = file.read(limit + 1)
-    return 201, apps.upload_document(actor=request.user, application_id=application_id, kind=kind,
-                                     name=file.name or "document", content=content)  # fmt: skip
+    return Status(201, apps.upload_document(actor=request.user, application_id=application_id, kind=kind,
+                                     name=file.name or "document", content=content))  # fmt: skip
 
 
 @router.get("/applications/{application_id}/precheck", response=list[FindingOut], summary="Run the pre-checks now")
@@ -377,7 +377,7 @@ def list_rules(request):
 def add_rule(request, payload: AutoRuleIn):
     from wastelink.permits.services.table import add_auto_rule
 
-    return 201, add_auto_rule(actor=request.user, data=payload)
+    return Status(201, add_auto_rule(actor=request.user, data=payload))
 
 
 @router.delete("/auto-approval-rules/{rule_id}", response={204: None}, summary="Retire a rule (admin)")
@@ -385,6 +385,6 @@ def retire_rule(request, rule_id: int):
     from wastelink.permits.services.table import retire_auto_rule
 
     retire_auto_rule(actor=request.user, rule_id=rule_id)
-    return 204, None
+    return Status(204, None)
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.db.models import Q
-from ninja import Body, Field, Query, Router, Schema
+from ninja import Body, Field, Query, Router, Schema, Status
 
 from wastelink.accounts.access import directory_establishments, visible_establishments
 from wastelink.core.findings import NotFound, error
@@ -152,7 +152,7 @@ def list_establishments(request, filters: Query[EstablishmentFilter], page: Quer
 def create_establishment(request, payload: EstablishmentIn):
     # create_only: an existing number is refused before anything is written (409), not updated and then refused.
     est, _ = est_services.upsert_establishment(actor=request.user, data=payload, create_only=True)
-    return 201, est
+    return Status(201, est)
 
 
 @router.get("/establishments/{establishment_id}", response={200: EstablishmentOut | EstablishmentPublic},
@@ -201,7 +201,7 @@ def list_vehicles(request, page: Query[Page], transporter_id: int | None = None)
 @router.post("/establishments/{establishment_id}/vehicles", response={201: VehicleOut},
              summary="Register a vehicle of a transporter")  # fmt: skip
 def create_vehicle(request, establishment_id: int, payload: VehicleIn):
-    return 201, fleet.register_vehicle(actor=request.user, establishment_id=establishment_id, data=payload)
+    return Status(201, fleet.register_vehicle(actor=request.user, establishment_id=establishment_id, data=payload))
 
 
 @router.patch("/vehicles/{vehicle_id}", response=VehicleOut, summary="Change a vehicle")
@@ -244,9 +244,9 @@ def list_receiver_licences(request, establishment_id: int):
 @router.post("/establishments/{establishment_id}/receiver-licences", response={201: ReceiverLicenceOut},
              summary="Record a receiver's licence")  # fmt: skip
 def create_receiver_licence(request, establishment_id: int, payload: ReceiverLicenceIn):
-    return 201, fleet.grant_receiver_licence(
+    return Status(201, fleet.grant_receiver_licence(
         actor=request.user, establishment_id=establishment_id, data=payload
-    )
+    ))
 
 
 # --- reference data -------------------------------------------------------------------------------------------
