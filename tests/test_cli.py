@@ -43,6 +43,20 @@ def test_demo_load_is_deterministic_idempotent_and_audited(workdir):
                              "SELECT 'trn', count(*) FROM registry_establishment WHERE is_transporter").fetchall())
     assert counts == {"est": 340, "veh": 120, "rcv": 20, "trn": 15}
     regs = [r[0] for r in db.execute("SELECT registration_no FROM registry_establishment ORDER BY id LIMIT 5")]
+    # Applications and permits in every state, one approved by the auto-approval table, an overdue queue at the
+    # Map Ta Phut office.
+    app_states = {r[0] for r in db.execute("SELECT DISTINCT state FROM permits_permitapplication")}
+    assert app_states == {"DRAFT", "SUBMITTED", "UNDER_REVIEW", "INFO_REQUESTED", "APPROVED", "PARTIALLY_APPROVED",
+                          "REJECTED"}  # fmt: skip
+    permit_states = {r[0] for r in db.execute("SELECT DISTINCT state FROM permits_permit")}
+    assert permit_states == {"ACTIVE", "SUSPENDED", "REVOKED", "EXPIRED"}
+    assert db.execute("SELECT count(*) FROM permits_permitapplication WHERE auto_decided AND state = 'APPROVED'"
+                      ).fetchone()[0] >= 1  # fmt: skip
+    overdue_mtp = db.execute(
+        "SELECT count(*) FROM permits_permitapplication a JOIN registry_estate e ON e.id = a.estate_id "
+        "WHERE e.code LIKE '%map-ta-phut%' AND a.state IN ('SUBMITTED', 'UNDER_REVIEW') "
+        "AND a.first_submitted_at < datetime('now', '-10 days')").fetchone()[0]  # fmt: skip
+    assert overdue_mtp >= 1
     db.close()
 
     # The same seed in another folder gives the same data.

@@ -1,6 +1,7 @@
 """Build the demo data set: estate offices, ~300 factories, ~20 receivers, ~15 transporters with ~120 vehicles,
-and one user per role. Everything goes through the registry services, so it is validated and audited like real
-input. Deterministic: the same seed gives the same registration numbers, names, places and accounts.
+one user per role, then waste streams, applications and permits in every state (permits.py). Everything goes
+through the services, so it is validated and audited like real input. Deterministic: the same seed gives the same
+registration numbers, names, places, accounts, streams and applications.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 from django.db import transaction
+from django.test.utils import override_settings
 from pyproj import Geod
 
 from wastelink.accounts.access import SystemActor
@@ -236,6 +238,11 @@ class DemoBuilder:
             audit.record(actor=self.actor, action="user.create", obj=user,
                          after={"username": username, "role": role.value, "organisation": org.id})  # fmt: skip
             accounts.append(DemoAccount(username, password, role.value, str(org), note))
+
+        # Waste streams, applications in every state and permits in every state (wastelink/demo/permits.py).
+        from .permits import build_permits
+
+        build_permits(self)
         return accounts
 
 
@@ -254,6 +261,11 @@ def load_demo(seed: int) -> tuple[bool, list[DemoAccount]]:
     """Load the demo data once. Returns (loaded_now, accounts)."""
     if already_loaded():
         return False, demo_accounts()
-    with transaction.atomic():
+    # The services notify by email too; the demo addresses are @demo.invalid, so the mails are not sent (the
+    # in-app notifications are kept). The backend is swapped until after the commit, when the mails would go.
+    with (
+        override_settings(EMAIL_BACKEND="django.core.mail.backends.dummy.EmailBackend"),
+        transaction.atomic(),
+    ):
         accounts = DemoBuilder(seed).build()
     return True, accounts

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.http import HttpResponse
 from ninja import Field, File, Query, Router, Schema, UploadedFile
+from pydantic import field_validator
 
 from wastelink.manifests.access import visible_manifests
 from wastelink.manifests.schemas import (
@@ -20,6 +21,7 @@ from wastelink.manifests.schemas import (
     ReceiveIn,
     RerouteIn,
     SignIn,
+    refuse_nul,
 )
 from wastelink.manifests.services import corrections, custody, oversight
 from wastelink.manifests.services.document import document_hash, document_of
@@ -115,6 +117,11 @@ class ManifestFilter(Schema):
     discrepancy: bool | None = None
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0)
+
+    @field_validator("state", "plate", mode="before")
+    @classmethod
+    def _no_nul(cls, value):
+        return refuse_nul(value)
 
 
 @router.get("/manifests", response=list[ManifestOut], summary="Manifests I may see")

@@ -14,8 +14,30 @@ Container = Literal["drum", "ibc", "bag", "bin", "tank", "bulk"]
 Form = Literal["solid", "sludge", "liquid", "powder", "gas", "mixed"]
 
 
+def has_nul(value: Any) -> bool:
+    """Whether a value (or anything nested in it) holds a NUL character, which PostgreSQL cannot store or compare."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    return False
+
+
+def refuse_nul(value: Any) -> Any:
+    if has_nul(value):
+        raise ValueError("may not contain NUL characters")
+    return value
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        return refuse_nul(value)
 
 
 class ManifestIn(Strict):

@@ -51,7 +51,7 @@ def manifests(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(state=state)
     if request.GET.get("discrepancy"):
         qs = qs.filter(discrepancy=True, discrepancy_reviewed_by="")
-    q = (request.GET.get("q") or "").strip()[:40]
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()[:40]
     if q:
         qs = qs.filter(Q(number__icontains=q) | Q(vehicle__plate__icontains=normalise_plate(q)))
     page = Paginator(qs, 30).get_page(request.GET.get("page"))
@@ -138,9 +138,10 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "can_complete": m.state == "RECEIVED" and m.acceptance != "rejected" and acts_for(user, m.receiver_id, RECEIVER),
         "can_explain": m.discrepancy and not m.discrepancy_reviewed_by and acts_for(user, m.receiver_id, RECEIVER),
         "can_review": m.discrepancy and not m.discrepancy_reviewed_by and is_officer_for(user, m),
+        # The page corrects the container count: the generator before receipt, or an officer (the transporter
+        # corrects only the driver and the arrival time, through the API).
         "can_correct": m.state not in ("DRAFT", "CANCELLED", "COMPLETED") and (
-            acts_for(user, m.generator_id, GENERATOR) or acts_for(user, m.transporter_id, TRANSPORTER)
-            or is_officer_for(user, m)),
+            (acts_for(user, m.generator_id, GENERATOR) and m.state != "RECEIVED") or is_officer_for(user, m)),
         "role": role,
     }  # fmt: skip
     return render(request, "manifests/detail.html", ctx)
@@ -201,7 +202,7 @@ def pdf(request: HttpRequest, number: str) -> HttpResponse:
 @login_required
 def gate(request: HttpRequest) -> HttpResponse:
     """The receiver's gate: find an arriving load by the QR (which carries the number), the number or the plate."""
-    q = (request.GET.get("q") or "").strip()[:60]
+    q = (request.GET.get("q") or "").replace("\x00", "").strip()[:60]
     if "/gate/?q=" in q:  # a scanner that types the whole QR URL
         q = q.rsplit("q=", 1)[-1]
     found = []

@@ -13,8 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from wastelink.accounts.access import own_establishment_id, require
 from wastelink.core.findings import DomainError
 from wastelink.core.identifiers import normalise_plate
+from wastelink.manifests.access import GENERATOR, acts_for
 from wastelink.manifests.schemas import ManifestIn
 from wastelink.permits.services.common import bad
 from wastelink.registry.models import Vehicle
@@ -26,24 +28,45 @@ COLUMNS = ["permit_number", "permit_line", "plate", "declared_quantity", "unit",
 MAX_ROWS = 500
 
 
+def _next_row(reader, default):
+    """The next record, or `default` at the end; a file the CSV reader cannot read is refused naming the line."""
+    try:
+        return next(reader, default)
+    except csv.Error as exc:
+        raise bad("bulk.csv", "file", f"line {reader.line_num}: {exc}", f"บรรทัด {reader.line_num}: อ่าน CSV ไม่ได้ ({exc})") from exc
+
+
 def bulk_create(*, actor, raw: bytes) -> dict[str, Any]:
+    own = own_establishment_id(actor)
+    require(own is not None and acts_for(actor, own, GENERATOR), "file", "manifests (a generator's users draft them)",
+            "เอกสารกำกับการขนส่ง (ผู้ใช้ของผู้ก่อกำเนิดเป็นผู้จัดทำ)")  # fmt: skip
     if len(raw) > 2 * 1024 * 1024:
         raise bad("bulk.size", "file", "the file is larger than 2 MB", "ไฟล์มีขนาดเกิน 2 MB")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise bad("bulk.encoding", "file", "the file is not UTF-8 text", "ไฟล์ไม่ใช่ข้อความ UTF-8") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip() for h in reader.fieldnames or []]
+    if "\x00" in text:  # UTF-16 or a spreadsheet saved as-is; PostgreSQL could not compare such text either
+        raise bad("bulk.encoding", "file", "the file holds NUL characters: save it as CSV (UTF-8)",
+                  "ไฟล์มีอักขระ NUL กรุณาบันทึกเป็น CSV (UTF-8)")  # fmt: skip
+    reader = csv.reader(io.StringIO(text))
+    header = [h.strip() for h in _next_row(reader, [])]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise bad("bulk.columns", "file", f"missing columns: {', '.join(missing)}", f"ขาดคอลัมน์: {', '.join(missing)}")
-    reader.fieldnames = header
+    # Read the whole file first, so that a file the reader chokes on is refused before any row is drafted.
+    records: list[tuple[int, list[str]]] = []
+    while True:
+        # The line a row starts on: blank lines and quoted line breaks count, as in the user's editor.
+        line = reader.line_num + 1
+        values = _next_row(reader, None)
+        if values is None:
+            break
+        if values:  # not a blank line
+            records.append((line, values))
     results: list[dict[str, Any]] = []
-    prev_line = 1
-    for n, row in enumerate(reader, start=1):
-        line = prev_line + 1
-        prev_line = reader.line_num
+    for n, (line, values) in enumerate(records, start=1):
+        row = dict(zip(header, values, strict=False))
         if n > MAX_ROWS:
             results.append({"line": line, "ok": False, "errors": [f"at most {MAX_ROWS} rows per upload"]})
             break

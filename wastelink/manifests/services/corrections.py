@@ -21,6 +21,7 @@ from .custody import create_manifest, get_manifest
 from .document import document_of
 
 CORRECTABLE = ("driver_id", "container_type", "container_count", "physical_form", "expected_arrival_at")
+TRANSPORTER_CORRECTABLE = frozenset({"driver_id", "expected_arrival_at"})
 
 
 def _ensure_first_version(m: Manifest) -> None:
@@ -34,9 +35,10 @@ def correct(*, actor, number: str, data: CorrectionIn) -> Manifest:
     """Change facts after signing: the generator (before receipt), the transporter (driver, arrival time) or an
     officer. The earlier version stays readable, and the change names the fields."""
     m = get_manifest(actor=actor, number=number)
-    allowed = (acts_for(actor, m.generator_id, GENERATOR) or acts_for(actor, m.transporter_id, TRANSPORTER)
-               or is_officer_for(actor, m))  # fmt: skip
-    require(allowed, "number", "this manifest", "เอกสารนี้")
+    as_generator = acts_for(actor, m.generator_id, GENERATOR)
+    as_transporter = acts_for(actor, m.transporter_id, TRANSPORTER)
+    as_officer = is_officer_for(actor, m)
+    require(as_generator or as_transporter or as_officer, "number", "this manifest", "เอกสารนี้")
     if m.state in ("DRAFT", "CANCELLED", "COMPLETED"):
         raise bad("manifest.correct_state", "number",
                   "a draft is edited directly; cancelled and completed manifests are closed",
@@ -45,6 +47,12 @@ def correct(*, actor, number: str, data: CorrectionIn) -> Manifest:
     changes = {k: v for k, v in changes.items() if v is not None}
     if not changes:
         raise bad("correction.empty", "body", "nothing to correct", "ไม่มีข้อมูลที่ต้องแก้ไข")
+    if not as_officer:
+        # The generator corrects until the receiver has signed; the transporter only its own facts.
+        require(not as_generator or m.state != "RECEIVED", "number", "this manifest after receipt (an officer may)",
+                "เอกสารนี้หลังผู้รับลงนามแล้ว (เจ้าหน้าที่แก้ไขได้)")  # fmt: skip
+        require(not as_transporter or set(changes) <= TRANSPORTER_CORRECTABLE, "number",
+                "more than the driver and the arrival time", "ข้อมูลอื่นนอกจากพนักงานขับรถและเวลาถึง")  # fmt: skip
     if "driver_id" in changes and not Driver.objects.filter(id=changes["driver_id"], transporter_id=m.transporter_id).exists():
         raise bad("driver.unknown", "driver_id", "no such driver of this transporter", "ไม่พบพนักงานขับรถนี้")
     if "expected_arrival_at" in changes and changes["expected_arrival_at"] <= m.planned_pickup_at:
@@ -54,6 +62,9 @@ def correct(*, actor, number: str, data: CorrectionIn) -> Manifest:
     _ensure_first_version(m)
     before = audit.snapshot(m)
     changed = sorted(k for k, v in changes.items() if getattr(m, k) != v)
+    if not changed:
+        raise bad("correction.empty", "body", "nothing to correct: every value given is the current one",
+                  "ไม่มีข้อมูลที่ต้องแก้ไข: ค่าที่ให้มาเหมือนเดิมทั้งหมด")  # fmt: skip
     for k, v in changes.items():
         setattr(m, k, v)
     m.version += 1

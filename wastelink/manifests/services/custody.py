@@ -48,6 +48,8 @@ def tolerance() -> Tolerance:
 
 
 def get_manifest(*, actor, number: str) -> Manifest:
+    if "\x00" in number:  # no manifest number holds one, and PostgreSQL cannot compare it
+        raise not_found("manifest", "เอกสารกำกับการขนส่ง", "number")
     m = visible_manifests(actor).select_related("permit_line__permit", "driver").filter(number=number).first()
     if m is None:
         raise not_found("manifest", "เอกสารกำกับการขนส่ง", "number")
@@ -172,21 +174,29 @@ def schedule(*, actor, number: str, data: SignIn) -> Manifest:
     line = m.permit_line
     if line.permit.state != PermitState.ACTIVE or line.permit.valid_until < timezone.localdate():
         raise bad("permit.not_active", "permit_number", "the permit is no longer in force", "ใบอนุญาตไม่มีผลใช้บังคับแล้ว")
-    # The drawdown: one conditional UPDATE, so parallel schedules can never over-issue the permit.
-    drawn = PermitLine.objects.filter(id=line.id, remaining_quantity_t__gte=m.declared_t).update(
-        remaining_quantity_t=F("remaining_quantity_t") - m.declared_t)  # fmt: skip
-    if not drawn:
-        left = PermitLine.objects.get(id=line.id).remaining_quantity_t
-        raise bad("permit.quantity", "declared_quantity", f"the permit line has {left} t left; this load is {m.declared_t} t",
-                  f"ปริมาณคงเหลือตามใบอนุญาต {left} ตัน ไม่พอสำหรับ {m.declared_t} ตัน")  # fmt: skip
+    # The drawdown: one conditional UPDATE, so parallel schedules can never over-issue the permit. A load going
+    # back to its generator was drawn when it first left and is not drawn again.
+    if _draws(m):
+        drawn = PermitLine.objects.filter(id=line.id, remaining_quantity_t__gte=m.declared_t).update(
+            remaining_quantity_t=F("remaining_quantity_t") - m.declared_t)  # fmt: skip
+        if not drawn:
+            left = PermitLine.objects.get(id=line.id).remaining_quantity_t
+            raise bad("permit.quantity", "declared_quantity", f"the permit line has {left} t left; this load is {m.declared_t} t",
+                      f"ปริมาณคงเหลือตามใบอนุญาต {left} ตัน ไม่พอสำหรับ {m.declared_t} ตัน")  # fmt: skip
     before = audit.snapshot(m)
     _sign(actor, m, SignerRole.GENERATOR, data)
     m = _move(m, "schedule", scheduled_at=timezone.now())
     audit.record(actor=actor, action="manifest.schedule", obj=m, before=before, after=audit.snapshot(m),
-                 note=f"generator signed; {m.declared_t} t drawn from {line.permit.number} line {line.index}")  # fmt: skip
+                 note=f"generator signed; {m.declared_t} t drawn from {line.permit.number} line {line.index}" if _draws(m)
+                 else f"generator signed; a return of {m.parent_id and m.parent.number}, not drawn again")  # fmt: skip
     notify(establishment_users([m.transporter_id, m.receiver_id]), title_en=f"Manifest {m.number} scheduled",
            title_th=f"เอกสารกำกับการขนส่ง {m.number} พร้อมรับของ", url=f"/manifests/{m.number}/")  # fmt: skip
     return m
+
+
+def _draws(m: Manifest) -> bool:
+    """Whether scheduling the manifest draws its quantity from the permit line (a return does not)."""
+    return m.relation != Manifest.Relation.RETURN
 
 
 def next_state_or_409(m: Manifest, action: str) -> None:
@@ -301,7 +311,7 @@ def cancel(*, actor, number: str, reason: str) -> Manifest:
     was = m.state
     before = audit.snapshot(m)
     m = _move(m, "cancel", cancelled_reason=reason)
-    if was == M.SCHEDULED:
+    if was == M.SCHEDULED and _draws(m):
         PermitLine.objects.filter(id=m.permit_line_id).update(remaining_quantity_t=F("remaining_quantity_t") + m.declared_t)
     audit.record(actor=actor, action="manifest.cancel", obj=m, before=before, after=audit.snapshot(m), note=reason)
     return m

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from shapely.geometry import shape
@@ -13,6 +14,10 @@ from wastelink.core.geometry import THAILAND_BBOX, GeometryError
 def parse_route(data: Any) -> BaseGeometry:
     if not isinstance(data, dict) or data.get("type") != "LineString":
         raise GeometryError("must be a GeoJSON LineString")
+    try:  # JSON has no NaN or Infinity: such a route could neither be stored nor drawn
+        json.dumps(data, allow_nan=False)
+    except ValueError as exc:
+        raise GeometryError("has values that are not finite numbers") from exc
     try:
         line = shape(data)
     except Exception as exc:  # shapely raises several types on malformed coordinates

@@ -78,10 +78,10 @@ def gather(application: PermitApplication, *, today: date | None = None) -> Appl
             transporters[est.id] = TransporterFacts(est.id, str(est), est.status == "active" and est.is_transporter,
                                                     est.id in hz_ok, gps.get(est.id, 0))  # fmt: skip
 
-    # Live permits overlapping the requested period, for the same (stream, method, receiver) triples. Two steps,
-    # so that the database starts from the (stream, method, receiver) index whatever its statistics say: the
-    # permit lines ever issued for these triples (a few), then which of their permits are live and overlapping.
-    # (One joined query let SQLite start from the permits' state index instead: every live permit was read.)
+    # Live permits overlapping the requested period, for the same (stream, method, receiver) triples. In two
+    # steps, each by its own index whatever the database's statistics say: the permit lines ever issued for these
+    # triples (a few), then their permits by primary key, state and dates checked here. (Given the state and the
+    # dates in SQL, SQLite without statistics starts from the (state, valid_until) index: every live permit.)
     overlaps: dict[tuple[int, str, int], list[str]] = defaultdict(list)
     triples = Q()
     for ln in lines:
@@ -94,12 +94,14 @@ def gather(application: PermitApplication, *, today: date | None = None) -> Appl
             .values_list("stream_id", "method_id", "receiver_id", "permit_id")
         )
     if candidates:
-        live = dict(
-            Permit.objects.filter(id__in={c[3] for c in candidates}, state__in=LIVE, valid_from__lte=end,
-                                  valid_until__gte=start)
-            .exclude(application=application)
-            .order_by().values_list("id", "number")
-        )  # fmt: skip
+        permits = Permit.objects.filter(id__in={c[3] for c in candidates}).order_by()
+        live = {
+            pid: number
+            for pid, number, state, valid_from, valid_until, app_id in permits.values_list(
+                "id", "number", "state", "valid_from", "valid_until", "application_id"
+            )
+            if state in LIVE and valid_from <= end and valid_until >= start and app_id != application.id
+        }
         for s, m, r, permit_id in candidates:
             if permit_id in live:
                 overlaps[(s, m, r)].append(live[permit_id])
