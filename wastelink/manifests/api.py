@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.http import HttpResponse
-from ninja import Field, File, Query, Router, Schema, UploadedFile
+from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from pydantic import field_validator
 
 from wastelink.manifests.access import visible_manifests
@@ -138,7 +138,7 @@ def list_manifests(request, filters: Query[ManifestFilter]):
 
 @router.post("/manifests", response={201: ManifestOut}, summary="Draft a manifest (generator)")
 def create(request, payload: ManifestIn):
-    return 201, custody.create_manifest(actor=request.user, data=payload)
+    return Status(201, custody.create_manifest(actor=request.user, data=payload))
 
 
 @router.post("/manifests/bulk", summary="Draft many manifests from a CSV upload; a result per row")
@@ -268,4 +268,4 @@ def versions(request, number: str):
 @router.post("/manifests/{number}/reroute", response={201: ManifestOut},
              summary="Send a rejected load back or on, on a linked manifest (generator)")  # fmt: skip
 def reroute(request, number: str, payload: RerouteIn):
-    return 201, corrections.reroute(actor=request.user, number=number, data=payload)
+    return Status(201, corrections.reroute(actor=request.user, number=number, data=payload))
