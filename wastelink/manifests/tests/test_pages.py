@@ -57,6 +57,7 @@ def test_receipt_with_a_discrepancy_is_flagged_for_the_officer(manifest_world):
                                             "weighed_quantity": "4200", "acceptance": "full"}, follow=True)  # fmt: skip
     m.refresh_from_db()
     assert m.state == "RECEIVED" and m.discrepancy
+    assert "ชั่งได้ 4200 กก." in r.content.decode()  # the receiver sees the discrepancy warning, in Thai
     officer_page = w.client("officer_a").get("/manifests/overdue/").content.decode()
     assert m.number in officer_page
     for path in ("/manifests/", "/mass-balance/", "/manifests/overdue/", f"/manifests/{m.number}/pdf/"):

@@ -10,7 +10,14 @@ from django.utils import timezone
 from wastelink.permits.models import AutoApprovalRule, WasteStream
 from wastelink.permits.schemas import ApplicationIn, LineIn
 from wastelink.permits.services import applications as apps
-from wastelink.registry.models import FactoryType, ManagementMethod, ReceiverLicence, TransporterLicence, Vehicle, WasteCode
+from wastelink.registry.models import (
+    FactoryType,
+    ManagementMethod,
+    ReceiverLicence,
+    TransporterLicence,
+    Vehicle,
+    WasteCode,
+)
 
 HAZARDOUS = "160211"  # HM in Thailand
 NON_HAZARDOUS = "200101"  # paper and cardboard
