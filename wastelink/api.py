@@ -25,7 +25,8 @@ class BearerToken(HttpBearer):
         api_token = authenticate_token(token)
         if api_token is None:
             return None
-        if request.method not in SAFE_METHODS and "write" not in api_token.scopes:
+        telemetry = request.path.startswith("/api/v1/telemetry") and "telemetry" in api_token.scopes
+        if request.method not in SAFE_METHODS and "write" not in api_token.scopes and not telemetry:
             raise Forbidden(error("token.scope", "Authorization", "this token may only read (no 'write' scope)",
                                   "โทเค็นนี้อ่านได้อย่างเดียว"))  # fmt: skip
         if request.method in SAFE_METHODS and not ({"read", "write"} & set(api_token.scopes)):
@@ -109,6 +110,7 @@ def _mount() -> None:
     from wastelink.permits.api import router as permits_router
     from wastelink.registry.api import reference_router
     from wastelink.registry.api import router as registry_router
+    from wastelink.tracking.api import router as tracking_router
 
     api.add_router("/", accounts_router)
     api.add_router("/", registry_router)
@@ -117,6 +119,7 @@ def _mount() -> None:
     api.add_router("/", permits_router)
     api.add_router("/", public_router)
     api.add_router("/", manifests_router)
+    api.add_router("/", tracking_router)
 
 
 _mount()

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "wastelink.audit",
     "wastelink.permits",
     "wastelink.manifests",
+    "wastelink.tracking",
     "wastelink.web",
 ]
 
@@ -176,6 +177,10 @@ WASTELINK = {
     "MANIFEST_TOLERANCE_MIN_KG": float(os.environ.get("WASTELINK_MANIFEST_TOLERANCE_MIN_KG", 50)),
     "MANIFEST_RECEIPT_HOURS": int(os.environ.get("WASTELINK_MANIFEST_RECEIPT_HOURS", 24)),
     "MANIFEST_TRANSIT_GRACE_HOURS": int(os.environ.get("WASTELINK_MANIFEST_TRANSIT_GRACE_HOURS", 2)),
+    # Tracking: raw positions older than this many days are purged (trips keep a simplified track); the port of
+    # the dedicated OsmAnd ingest server started by `wastelink serve`.
+    "TRACKING_RETENTION_DAYS": int(os.environ.get("WASTELINK_TRACKING_RETENTION_DAYS", 180)),
+    "OSMAND_PORT": int(os.environ.get("WASTELINK_OSMAND_PORT", 5055)),
     # Largest accepted upload (GeoJSON boundaries, registry CSV) in bytes.
     "MAX_UPLOAD_BYTES": int(os.environ.get("WASTELINK_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
 }

@@ -10,5 +10,6 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("", include("wastelink.permits.urls")),
     path("", include("wastelink.manifests.urls")),
+    path("", include("wastelink.tracking.urls")),
     path("", include("wastelink.web.urls")),
 ]

@@ -23,6 +23,7 @@ def navigation(request):
     if role in OFFICIALS:
         items += [(_("Review queue"), reverse("review_queue")), (_("Applications"), reverse("applications"))]
     items.append((_("Manifests"), reverse("manifests")))
+    items.append((_("Live map"), reverse("live_map")))
     if role in OFFICIALS:
         items += [(_("Oversight"), reverse("manifests_overdue")), (_("Mass balance"), reverse("mass_balance"))]
     if role in (Role.RECEIVER_OPERATOR, Role.RECEIVER_CERTIFIER):
@@ -30,7 +31,7 @@ def navigation(request):
     items += [(_("Permits"), reverse("permits")), (_("Estates map"), reverse("estates_map")),
               (_("Establishments"), reverse("establishments"))]  # fmt: skip
     if role in OFFICIALS or role in FLEET:
-        items.append((_("Vehicles"), reverse("vehicles")))
+        items.append((_("Vehicles"), reverse("vehicle_status")))
     if role in (Role.HQ_OFFICER, Role.REGULATOR, Role.ADMIN):
         items.append((_("Audit trail"), reverse("audit_log")))
     items.append((_("Waste codes"), reverse("waste_codes")))

@@ -1,4 +1,6 @@
-"""`wastelink serve`: the platform under uvicorn (ASGI), after making sure the database is ready."""
+"""`wastelink serve`: the platform (web, API, live stream) and the OsmAnd ingest server, under uvicorn."""
+
+import asyncio
 
 import uvicorn
 from django.conf import settings
@@ -8,22 +10,30 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Serve the platform (web, API) on HOST:PORT."
+    help = "Serve the platform on HOST:PORT and the OsmAnd ingest server on HOST:OSMAND_PORT."
 
     def add_arguments(self, parser):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--osmand-port", type=int, default=settings.WASTELINK["OSMAND_PORT"],
+                            help="port of the OsmAnd ingest server (0 to not start it)")  # fmt: skip
         parser.add_argument("--no-setup", action="store_true", help="skip migrations and reference data")
 
-    def handle(self, *args, host, port, no_setup, **options):
+    def handle(self, *args, host, port, osmand_port, no_setup, **options):
         if not no_setup:
             call_command("setup")
         if not finders.find("vendor/leaflet/leaflet.js"):
-            self.stderr.write(
-                "warning: front-end libraries are missing; run 'make vendor' (maps will not show)"
-            )
+            self.stderr.write("warning: front-end libraries are missing; run 'make vendor' (maps will not show)")
         db = settings.DATABASES["default"]
-        self.stdout.write(
-            f"wastelink on http://{host}:{port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})"
-        )
-        uvicorn.run("wastelink.asgi:application", host=host, port=port, log_level="info", lifespan="off")
+        self.stdout.write(f"wastelink on http://{host}:{port}/  (database: {db['ENGINE'].rsplit('.', 1)[-1]} {db['NAME']})")
+        servers = [uvicorn.Server(uvicorn.Config("wastelink.asgi:application", host=host, port=port, lifespan="off",
+                                                 log_level="info"))]  # fmt: skip
+        if osmand_port:
+            self.stdout.write(f"OsmAnd ingest on http://{host}:{osmand_port}/  (also at /osmand on the main port)")
+            servers.append(uvicorn.Server(uvicorn.Config("wastelink.tracking.ingest_asgi:application", host=host,
+                                                         port=osmand_port, lifespan="off", log_level="warning")))  # fmt: skip
+
+        async def run_all():
+            await asyncio.gather(*(s.serve() for s in servers))
+
+        asyncio.run(run_all())

@@ -1,0 +1,105 @@
+"""Positions from vehicles' GPS devices, trips tied to manifests, and geofences."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from wastelink.manifests.models import Manifest
+from wastelink.registry.models import Establishment, Estate, Vehicle
+
+
+class Trip(models.Model):
+    """A manifest's journey: opened when the load is picked up (IN_TRANSIT), closed on delivery."""
+
+    class State(models.TextChoices):
+        OPEN = "open", _("open")
+        CLOSED = "closed", _("closed")
+
+    manifest = models.OneToOneField(Manifest, on_delete=models.PROTECT, related_name="trip")
+    vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="trips")
+    device_id = models.CharField(max_length=64, db_index=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    last_fix_at = models.DateTimeField(null=True, blank=True)
+    points = models.PositiveIntegerField(default=0)
+    outside_corridor_points = models.PositiveIntegerField(default=0)
+    simplified_track = models.JSONField(null=True, blank=True, help_text="GeoJSON LineString kept after retention")
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["state", "device_id"])]
+
+    def __str__(self) -> str:
+        return f"trip {self.manifest_id}"
+
+
+class Position(models.Model):
+    """One accepted fix. (device_id, fix_time) is the natural key: a repeat is the same point, dropped."""
+
+    device_id = models.CharField(max_length=64)
+    fix_time = models.DateTimeField()
+    received_at = models.DateTimeField()
+    lat = models.FloatField()
+    lon = models.FloatField()
+    speed_kmh = models.FloatField(null=True, blank=True)
+    course = models.FloatField(null=True, blank=True)
+    altitude = models.FloatField(null=True, blank=True)
+    accuracy = models.FloatField(null=True, blank=True)
+    battery = models.FloatField(null=True, blank=True)
+    mock = models.BooleanField(default=False)
+    attributes = models.JSONField(default=dict, blank=True)
+    trip = models.ForeignKey(Trip, null=True, blank=True, on_delete=models.SET_NULL, related_name="positions")
+    in_corridor = models.BooleanField(null=True, help_text="null outside trips or without a planned route")
+
+    class Meta:
+        ordering = ["device_id", "fix_time"]
+        constraints = [models.UniqueConstraint(fields=["device_id", "fix_time"], name="position_device_fix_unique")]
+        indexes = [models.Index(fields=["trip", "fix_time"]), models.Index(fields=["received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.device_id}@{self.fix_time.isoformat()}"
+
+
+class Geofence(models.Model):
+    class Kind(models.TextChoices):
+        ESTATE = "estate", _("estate boundary")
+        SITE = "site", _("generator or receiver site")
+        REST_AREA = "rest_area", _("authorised rest area")
+        HOT_SPOT = "hot_spot", _("hot spot (dumping risk)")
+
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    geometry = models.JSONField(help_text="GeoJSON Polygon or MultiPolygon")
+    min_lon = models.FloatField()
+    min_lat = models.FloatField()
+    max_lon = models.FloatField()
+    max_lat = models.FloatField()
+    estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.CASCADE, related_name="geofences")
+    establishment = models.ForeignKey(Establishment, null=True, blank=True, on_delete=models.CASCADE,
+                                      related_name="geofences")  # fmt: skip
+    active = models.BooleanField(default=True)
+    created_by = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.name}"
+
+
+class IngestCounter(models.Model):
+    """Refused points per device and reason (unknown devices are counted, never stored)."""
+
+    device_id = models.CharField(max_length=64)
+    reason = models.CharField(max_length=80)
+    count = models.PositiveBigIntegerField(default=0)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["device_id", "reason"], name="ingest_counter_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.device_id} {self.reason}: {self.count}"

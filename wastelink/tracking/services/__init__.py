@@ -1,0 +1,1 @@
+"""Tracking use cases: the ingest pipeline, trips, geography, retention."""
