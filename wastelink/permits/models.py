@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wastelink.core.permit_states import ApplicationState, PermitState
 from wastelink.registry.models import Establishment, Estate, FactoryType, ManagementMethod, WasteCode
@@ -48,8 +49,8 @@ APPLICATION_STATE_CHOICES = [
     (ApplicationState.REJECTED.value, _("rejected")),
 ]
 PERMIT_STATE_CHOICES = [
-    (PermitState.ACTIVE.value, _("active")),
-    (PermitState.SUSPENDED.value, _("suspended")),
+    (PermitState.ACTIVE.value, pgettext_lazy("permit state", "active")),
+    (PermitState.SUSPENDED.value, pgettext_lazy("permit state", "suspended")),
     (PermitState.REVOKED.value, _("revoked")),
     (PermitState.EXPIRED.value, _("expired")),
 ]

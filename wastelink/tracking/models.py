@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from wastelink.manifests.models import Manifest
 from wastelink.registry.models import Establishment, Estate, Vehicle
@@ -13,8 +14,8 @@ class Trip(models.Model):
     """A manifest's journey: opened when the load is picked up (IN_TRANSIT), closed on delivery."""
 
     class State(models.TextChoices):
-        OPEN = "open", _("open")
-        CLOSED = "closed", _("closed")
+        OPEN = "open", pgettext_lazy("trip state", "open")
+        CLOSED = "closed", pgettext_lazy("trip state", "closed")
 
     manifest = models.OneToOneField(Manifest, on_delete=models.PROTECT, related_name="trip")
     vehicle = models.ForeignKey(Vehicle, on_delete=models.PROTECT, related_name="trips")
