@@ -57,6 +57,30 @@ def test_demo_load_is_deterministic_idempotent_and_audited(workdir):
         "WHERE e.code LIKE '%map-ta-phut%' AND a.state IN ('SUBMITTED', 'UNDER_REVIEW') "
         "AND a.first_submitted_at < datetime('now', '-10 days')").fetchone()[0]  # fmt: skip
     assert overdue_mtp >= 1
+    # Manifests in every state, with discrepancies open and reviewed, a load returned on a linked manifest, a
+    # correction, and work waiting for the demo transporter's driver and the demo receiver's certifier.
+    manifest_states = {r[0] for r in db.execute("SELECT DISTINCT state FROM manifests_manifest")}
+    assert manifest_states == {"DRAFT", "SCHEDULED", "IN_TRANSIT", "DELIVERED", "RECEIVED", "COMPLETED",
+                               "CANCELLED"}  # fmt: skip
+
+    def manifests(where):
+        return db.execute(f"SELECT count(*) FROM manifests_manifest WHERE {where}").fetchone()[0]
+
+    assert manifests("1") >= 50
+    assert manifests("discrepancy AND discrepancy_reviewed_by = ''") >= 1
+    assert manifests("discrepancy AND discrepancy_reviewed_by != ''") >= 1
+    assert manifests("parent_id IS NOT NULL AND relation = 'return'") >= 1
+    assert manifests("version = 2") >= 1
+    assert db.execute("SELECT count(*) FROM manifests_manifestversion WHERE version = 2 AND reason != ''"
+                      ).fetchone()[0] >= 1  # fmt: skip
+
+    def actionable(username, party, states):
+        return manifests(f"{party}_id IN (SELECT o.establishment_id FROM accounts_organisation o JOIN accounts_user u "
+                         f"ON u.organisation_id = o.id WHERE u.username = '{username}') AND state IN ({states})")  # fmt: skip
+
+    assert actionable("trans.driver", "transporter", "'SCHEDULED', 'IN_TRANSIT'") >= 1
+    assert actionable("recv.certifier", "receiver", "'DELIVERED'") >= 1
+    assert actionable("gen.certifier", "generator", "'DRAFT'") >= 1
     db.close()
 
     # The same seed in another folder gives the same data.

@@ -1,18 +1,20 @@
 """Build the demo data set: estate offices, ~300 factories, ~20 receivers, ~15 transporters with ~120 vehicles,
-one user per role, then waste streams, applications and permits in every state (permits.py). Everything goes
-through the services, so it is validated and audited like real input. Deterministic: the same seed gives the same
-registration numbers, names, places, accounts, streams and applications.
+one user per role, then waste streams, applications and permits in every state (permits.py) and about sixty
+manifests in every state over the last two months (manifests.py). Everything goes through the services, so it is
+validated and audited like real input. Deterministic: the same seed gives the same registration numbers, names,
+places, accounts, streams, applications and manifests (dates and licence validity are relative to the day of loading).
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date
+from datetime import timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.test.utils import override_settings
+from django.utils import timezone
 from pyproj import Geod
 
 from wastelink.accounts.access import SystemActor
@@ -150,6 +152,9 @@ class DemoBuilder:
         )
         methods = {m.code: m for m in ManagementMethod.objects.all()}
         receivers: list[Establishment] = []
+        # Licences run from a year ago to two or three years ahead, whenever the demo is loaded.
+        today = timezone.localdate()
+        licensed_from = today - timedelta(days=365)
         type_methods = {"101": ["041", "043", "044", "049", "061"], "105": ["071", "072", "073", "074", "021"],
                         "106": ["011", "012", "013", "019", "031", "081", "082"]}  # fmt: skip
         for i in range(20):
@@ -162,9 +167,9 @@ class DemoBuilder:
             codes = sorted(self.rng.sample(entry_codes, 120))
             ms = [m for m in type_methods[ftype] if m in methods]
             grant_receiver_licence(actor=self.actor, establishment_id=est.id, data=ReceiverLicenceIn(
-                licence_no=f"RL-{ftype}-{2567 + i % 2}-{i + 1:04d}", factory_type=ftype, waste_codes=codes, methods=ms,
-                annual_capacity_t=Decimal(self.rng.choice([5000, 12000, 30000, 60000, 150000])),
-                valid_from=date(2025, 1, 1), valid_until=date(2027 + i % 2, 12, 31)))  # fmt: skip
+                licence_no=f"RL-{ftype}-{licensed_from.year + 543}-{i + 1:04d}", factory_type=ftype, waste_codes=codes,
+                methods=ms, annual_capacity_t=Decimal(self.rng.choice([5000, 12000, 30000, 60000, 150000])),
+                valid_from=licensed_from, valid_until=today + timedelta(days=(2 + i % 2) * 365)))  # fmt: skip
 
         transporters: list[Establishment] = []
         kinds = ["truck_6w", "truck_10w", "tanker", "semi_trailer", "roll_off"]
@@ -175,8 +180,8 @@ class DemoBuilder:
                                      middle=names.TRANSPORT)  # fmt: skip
             transporters.append(est)
             lic = TransporterLicence.objects.create(
-                transporter=est, licence_no=f"TL-{2567 + i % 2}-{i + 1:04d}", hazardous_approved=i % 5 != 4,
-                valid_from=date(2025, 1, 1), valid_until=date(2027, 12, 31))  # fmt: skip
+                transporter=est, licence_no=f"TL-{licensed_from.year + 543}-{i + 1:04d}", hazardous_approved=i % 5 != 4,
+                valid_from=licensed_from, valid_until=today + timedelta(days=2 * 365))  # fmt: skip
             audit.record(
                 actor=self.actor, action="transporter_licence.grant", obj=lic, after=audit.snapshot(lic)
             )
@@ -243,6 +248,10 @@ class DemoBuilder:
         from .permits import build_permits
 
         build_permits(self)
+        # Manifests in every state over the last two months, through the same services (wastelink/demo/manifests.py).
+        from .manifests import build_manifests
+
+        build_manifests(self)
         return accounts
 
 

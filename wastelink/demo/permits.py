@@ -13,6 +13,10 @@ validated by the pre-checks and written to the audit trail like real input:
 - applications waiting for review were submitted 3–20 days ago (moved back after submission), so the estate
   officers' queues have overdue items.
 
+The demo generator's lines name the demo receiver (recv.*; granted a licence for the demo generator's streams that
+its factory type treats) and the demo transporter (trans.*) wherever the rules allow, so the three demo logins meet
+on the same permits and, later, on the same manifests (demo/manifests.py).
+
 The generator side of the demo generator acts as its real users (gen.preparer prepares, gen.certifier submits);
 the other factories have no demo login, so a stand-in preparer of that factory acts for them (named in the audit
 trail as "system:demo for <registration number>"). Officers act as the demo officer of the route: officer.mtp,
@@ -154,21 +158,27 @@ def _pdf_escape(text: str) -> str:
 
 
 class FactoryActor:
-    """A stand-in preparer of a demo factory that has no demo login: the services see a generator preparer of
-    that factory (so every access rule applies), and the audit trail names the demo as the actor."""
+    """A stand-in user of a demo factory that has no demo login: the services see a user of that role and of that
+    factory (so every access rule applies), and the audit trail names the demo as the actor. A generator preparer
+    unless told otherwise (demo/manifests.py uses receiver operators too). It is no database user: where a service
+    needs one (a signature names its signer), demo/manifests.py creates non-login users instead."""
 
     is_authenticated = True
     is_superuser = False
     is_active = True
     is_staff = False
-    role = Role.GENERATOR_PREPARER.value
-    role_enum = Role.GENERATOR_PREPARER
     id = None
     pk = None
 
-    def __init__(self, establishment: Establishment) -> None:
+    def __init__(self, establishment: Establishment, role: Role = Role.GENERATOR_PREPARER) -> None:
         self.organisation = establishment.organisation
-        self.username = f"system:demo for {establishment.registration_no}"
+        self.role_enum = role
+        self.role = role.value
+        suffix = "" if role == Role.GENERATOR_PREPARER else f" ({role.value})"
+        self.username = f"system:demo for {establishment.registration_no}{suffix}"
+
+    def get_full_name(self) -> str:
+        return ""
 
     def __str__(self) -> str:
         return self.username
@@ -202,6 +212,11 @@ class PermitDemo:
         self.today = timezone.localdate()
         self.now = timezone.now()
         self.users = {u.username: u for u in User.objects.filter(email__endswith="@demo.invalid")}
+        # The establishments of the demo logins: the demo generator's lines name the demo receiver (recv.*) and the
+        # demo transporter (trans.*) wherever they can, so the three see the same permits and loads.
+        self.own_id = self.users["gen.preparer"].organisation.establishment_id
+        self.demo_receiver_id = self.users["recv.operator"].organisation.establishment_id
+        self.demo_transporter_id = self.users["trans.dispatcher"].organisation.establishment_id
         codes = WasteCode.objects.filter(code__in=BY_CODE)
         self.hazardous = {c.code: c.hazardous for c in codes}
         # (stream, method, receiver) held by live permits and pending lines: no overlap between applications.
@@ -221,6 +236,7 @@ class PermitDemo:
         """Receivers able to take each (code, method) of the catalogue today; a supplementary licence where none is."""
         receivers = list(Establishment.objects.filter(is_receiver=True, status="active").order_by("id"))
         self.receiver_type = {r.id: r.factory_type_id for r in receivers}
+        self.demo_receiver_licence()
         self.covering = self._coverage()
         missing: dict[str, set[str]] = defaultdict(set)
         for kind in CATALOGUE:
@@ -236,6 +252,20 @@ class PermitDemo:
                 valid_from=self.today - timedelta(days=400), valid_until=self.today + timedelta(days=3 * 365)))  # fmt: skip
         if missing:
             self.covering = self._coverage()
+
+    def demo_receiver_licence(self) -> None:
+        """The demo receiver takes the demo generator's streams that its factory type treats (a licence granted
+        through the registry service), so the demo generator's permits can name it."""
+        rtype = self.receiver_type.get(self.demo_receiver_id)
+        if rtype is None:
+            return
+        methods = sorted(m for m, t in METHOD_TYPE.items() if t == rtype)
+        codes = sorted(c for c in DEMO_GENERATOR_STREAMS if set(BY_CODE[c].methods) & set(methods))
+        if codes:
+            grant_receiver_licence(actor=self.actor, establishment_id=self.demo_receiver_id, data=ReceiverLicenceIn(
+                licence_no=f"RL-{rtype}-{self.today.year + 543}-D001", factory_type=rtype, waste_codes=codes,
+                methods=methods, annual_capacity_t=Decimal(20000), valid_from=self.today - timedelta(days=400),
+                valid_until=self.today + timedelta(days=3 * 365)))  # fmt: skip
 
     def _coverage(self) -> dict[tuple[str, str], list[int]]:
         out: dict[tuple[str, str], list[int]] = defaultdict(list)
@@ -332,11 +362,18 @@ class PermitDemo:
                 options.append((m, r))
         if not options:
             return None
+        own = stream.generator_id == self.own_id
+        if own:  # the demo generator sends to the demo receiver wherever it may
+            options = [(m, r) for m, r in options if r == self.demo_receiver_id] or options
         m, r = self.rng.choice(options)
         if self.hazardous[code]:
             carriers = self.rng.sample(self.hz_transporters, self.rng.choice([1, 1, 2]))
         else:
             carriers = [self.rng.choice(self.all_transporters)]
+        if own and self.demo_transporter_id in (
+            self.hz_transporters if self.hazardous[code] else self.all_transporters
+        ):
+            carriers = list({self.demo_transporter_id, carriers[0]})  # ... carried by the demo transporter
         annual = stream.annual_quantity_t
         qty = (annual * Decimal(self.rng.randint(15, 45)) / 100).quantize(Decimal("0.1"))
         return LineSpec(stream, m, r, sorted(carriers), max(qty, Decimal("0.5")))

@@ -134,3 +134,46 @@ def trips(request, state: str | None = None, limit: int = 100):
     if state:
         qs = qs.filter(state=state)
     return list(qs[: max(1, min(limit, 500))])
+
+
+class GeofenceIn(Schema):
+    kind: str = Field(description="rest_area or hot_spot")
+    name: str = Field(min_length=2, max_length=200)
+    geometry: dict = Field(description="GeoJSON Polygon or MultiPolygon (or a Feature holding one)")
+    estate: str | None = Field(None, description="estate code, when the fence belongs to one estate")
+
+
+class GeofenceOut(Schema):
+    id: int
+    kind: str
+    name: str
+    geometry: dict
+    estate: str | None = Field(None, alias="estate.code")
+    created_by: str
+
+
+@router.get("/geofences", response=list[GeofenceOut], summary="Rest areas (everyone) and hot spots (officials)")
+def list_geofences(request):
+    from wastelink.tracking.services.geofences import visible_geofences
+
+    return list(visible_geofences(request.user).select_related("estate"))
+
+
+@router.post("/geofences", response={201: GeofenceOut}, summary="Draw a rest area or a hot spot (officers)")
+def draw(request, payload: GeofenceIn):
+    from ninja import Status
+
+    from wastelink.tracking.services.geofences import draw_geofence
+
+    return Status(201, draw_geofence(actor=request.user, kind=payload.kind, name=payload.name,
+                                     geojson=payload.geometry, estate_code=payload.estate))  # fmt: skip
+
+
+@router.delete("/geofences/{fence_id}", response={204: None}, summary="Retire a geofence (officers)")
+def retire(request, fence_id: int):
+    from ninja import Status
+
+    from wastelink.tracking.services.geofences import retire_geofence
+
+    retire_geofence(actor=request.user, fence_id=fence_id)
+    return Status(204, None)
