@@ -134,8 +134,9 @@ def detail(request: HttpRequest, number: str) -> HttpResponse:
         "can_pickup": m.state == "SCHEDULED" and acts_for(user, m.transporter_id, TRANSPORTER),
         "can_deliver": m.state == "IN_TRANSIT" and (acts_for(user, m.transporter_id, TRANSPORTER)
                                                     or acts_for(user, m.receiver_id, RECEIVER)),
-        "can_receive": m.state == "DELIVERED" and acts_for(user, m.receiver_id, {Role.RECEIVER_CERTIFIER}),
-        "can_complete": m.state == "RECEIVED" and m.acceptance != "rejected" and acts_for(user, m.receiver_id, RECEIVER),
+        "can_receive": m.state == "DELIVERED" and custody._may_sign_receipt(user, m),
+        "can_complete": m.state == "RECEIVED" and m.acceptance != "rejected" and (
+            acts_for(user, m.receiver_id, RECEIVER) or custody._returned_to_own(user, m)),
         "can_explain": m.discrepancy and not m.discrepancy_reviewed_by and acts_for(user, m.receiver_id, RECEIVER),
         "can_review": m.discrepancy and not m.discrepancy_reviewed_by and is_officer_for(user, m),
         # The page corrects the container count: the generator before receipt, or an officer (the transporter

@@ -240,12 +240,15 @@ def deliver(*, actor, number: str) -> Manifest:
 def receive(*, actor, number: str, data: ReceiveIn) -> tuple[Manifest, list[Finding]]:
     """The receiver's certifier signs with the weighed quantity; a difference beyond tolerance is a discrepancy."""
     m = get_manifest(actor=actor, number=number)
-    require(acts_for(actor, m.receiver_id, {Role.RECEIVER_CERTIFIER}), "number",
+    require(_may_sign_receipt(actor, m), "number",
             "this manifest (the receiver's certifier signs receipt)", "เอกสารนี้ (ผู้รับรองของผู้รับเป็นผู้ลงนาม)")  # fmt: skip
     next_state_or_409(m, "receive")
     weighed_kg = to_tonnes(data.weighed_quantity, data.unit) * 1000
     declared_kg = m.declared_t * 1000
-    discrepant = is_discrepant(declared_kg, weighed_kg, tolerance()) or data.acceptance != "full"
+    # A difference beyond tolerance, a load not fully accepted, or a code the receiver reports (B: another waste
+    # than declared, even at the declared weight) is a discrepancy for the officer.
+    discrepant = (is_discrepant(declared_kg, weighed_kg, tolerance()) or data.acceptance != "full"
+                  or bool(data.discrepancy_code))  # fmt: skip
     new_code = None
     if data.discrepancy_code == "B":
         if not data.new_waste_code:
@@ -283,10 +286,21 @@ def receive(*, actor, number: str, data: ReceiveIn) -> tuple[Manifest, list[Find
     return m, findings
 
 
+def _returned_to_own(actor, m: Manifest) -> bool:
+    """A load returned to its generator is received back by the generator's own people."""
+    return m.relation == Manifest.Relation.RETURN and acts_for(actor, m.receiver_id, GENERATOR)
+
+
+def _may_sign_receipt(actor, m: Manifest) -> bool:
+    if m.relation == Manifest.Relation.RETURN:
+        return acts_for(actor, m.receiver_id, {Role.GENERATOR_CERTIFIER})
+    return acts_for(actor, m.receiver_id, {Role.RECEIVER_CERTIFIER})
+
+
 @transaction.atomic
 def complete(*, actor, number: str, data: CompleteIn) -> Manifest:
     m = get_manifest(actor=actor, number=number)
-    require(acts_for(actor, m.receiver_id, RECEIVER), "number", "this manifest", "เอกสารนี้")
+    require(acts_for(actor, m.receiver_id, RECEIVER) or _returned_to_own(actor, m), "number", "this manifest", "เอกสารนี้")
     method = ManagementMethod.objects.filter(code=data.final_method).first()
     if method is None:
         raise bad("method.unknown", "final_method", "unknown management method", "ไม่รู้จักวิธีการจัดการ")
