@@ -73,6 +73,10 @@ def test_demo_load_is_deterministic_idempotent_and_audited(workdir):
     assert manifests("version = 2") >= 1
     assert db.execute("SELECT count(*) FROM manifests_manifestversion WHERE version = 2 AND reason != ''"
                       ).fetchone()[0] >= 1  # fmt: skip
+    # Every load that left has a trip with a recorded track; the open ones are still being followed.
+    trips = dict(db.execute("SELECT state, count(*) FROM tracking_trip WHERE points > 0 GROUP BY state").fetchall())
+    assert trips.get("open", 0) == manifests("state = 'IN_TRANSIT'") and trips.get("closed", 0) >= 30
+    assert db.execute("SELECT count(*) FROM tracking_position WHERE trip_id IS NULL").fetchone()[0] == 0
 
     def actionable(username, party, states):
         return manifests(f"{party}_id IN (SELECT o.establishment_id FROM accounts_organisation o JOIN accounts_user u "

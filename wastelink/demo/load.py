@@ -64,6 +64,7 @@ def already_loaded() -> bool:
 
 class DemoBuilder:
     def __init__(self, seed: int):
+        self.seed = seed
         self.rng = random.Random(seed)
         self.actor = SystemActor("demo")
         self.used_regs: set[str] = set(Establishment.objects.values_list("registration_no", flat=True))
@@ -252,6 +253,9 @@ class DemoBuilder:
         from .manifests import build_manifests
 
         build_manifests(self)
+        from .tracks import build_tracks
+
+        build_tracks(self.seed)
         return accounts
 
 
