@@ -20,6 +20,7 @@ from wastelink.manifests.schemas import (
     ReasonIn,
     ReceiveIn,
     RerouteIn,
+    RouteIn,
     SignIn,
     refuse_nul,
 )
@@ -269,3 +270,40 @@ def versions(request, number: str):
              summary="Send a rejected load back or on, on a linked manifest (generator)")  # fmt: skip
 def reroute(request, number: str, payload: RerouteIn):
     return Status(201, corrections.reroute(actor=request.user, number=number, data=payload))
+
+
+class RouteOut(Schema):
+    id: int
+    name: str
+    origin_id: int
+    destination_id: int
+    geometry: dict[str, Any]
+    corridor_width_m: int
+    approved_by: str
+
+
+@router.get("/routes", response=list[RouteOut], summary="Approved routes (filter by origin and destination)")
+def list_routes(request, origin_id: int | None = None, destination_id: int | None = None):
+    from wastelink.manifests.models import ApprovedRoute
+
+    qs = ApprovedRoute.objects.filter(active=True)
+    if origin_id:
+        qs = qs.filter(origin_id=origin_id)
+    if destination_id:
+        qs = qs.filter(destination_id=destination_id)
+    return list(qs[:500])
+
+
+@router.post("/routes", response={201: RouteOut}, summary="Approve a route between two sites (officers)")
+def approve_route(request, payload: RouteIn):
+    from wastelink.manifests.services.route_library import approve_route as approve
+
+    return Status(201, approve(actor=request.user, data=payload))
+
+
+@router.delete("/routes/{route_id}", response={204: None}, summary="Retire an approved route (officers)")
+def retire_route(request, route_id: int):
+    from wastelink.manifests.services.route_library import retire_route as retire
+
+    retire(actor=request.user, route_id=route_id)
+    return Status(204, None)

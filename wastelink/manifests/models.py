@@ -130,3 +130,23 @@ class ManifestVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.manifest_id} v{self.version}"
+
+
+class ApprovedRoute(models.Model):
+    """A route officers approved between two sites; a manifest may take its planned route from this library."""
+
+    name = models.CharField(max_length=200)
+    origin = models.ForeignKey(Establishment, on_delete=models.CASCADE, related_name="routes_from")
+    destination = models.ForeignKey(Establishment, on_delete=models.CASCADE, related_name="routes_to")
+    geometry = models.JSONField(help_text="GeoJSON LineString")
+    corridor_width_m = models.PositiveIntegerField(default=500)
+    approved_by = models.CharField(max_length=150)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["origin_id", "destination_id", "name"]
+        indexes = [models.Index(fields=["origin", "destination", "active"])]
+
+    def __str__(self) -> str:
+        return self.name

@@ -53,6 +53,7 @@ class ManifestIn(Strict):
     planned_pickup_at: datetime
     expected_arrival_at: datetime
     route: dict[str, Any] | None = Field(None, description="planned route: GeoJSON LineString")
+    route_id: int | None = Field(None, gt=0, description="or an approved route from the library (GET /routes)")
     corridor_width_m: int = Field(500, ge=50, le=5000)
 
     @field_validator("planned_pickup_at", "expected_arrival_at")
@@ -103,6 +104,16 @@ class CorrectionIn(Strict):
     container_count: int | None = Field(None, ge=1, le=10_000)
     physical_form: Form | None = None
     expected_arrival_at: datetime | None = None
+    route: dict[str, Any] | None = Field(None, description="the planned route the transporter will drive (LineString)")
+    route_id: int | None = Field(None, gt=0, description="or an approved route from the library")
+
+
+class RouteIn(Strict):
+    name: str = Field(min_length=2, max_length=200)
+    origin_id: int = Field(gt=0)
+    destination_id: int = Field(gt=0)
+    geometry: dict[str, Any] = Field(description="GeoJSON LineString")
+    corridor_width_m: int = Field(500, ge=50, le=5000)
 
 
 class RerouteIn(Strict):

@@ -20,8 +20,8 @@ from wastelink.registry.models import Driver
 from .custody import create_manifest, get_manifest
 from .document import document_of
 
-CORRECTABLE = ("driver_id", "container_type", "container_count", "physical_form", "expected_arrival_at")
-TRANSPORTER_CORRECTABLE = frozenset({"driver_id", "expected_arrival_at"})
+CORRECTABLE = ("driver_id", "container_type", "container_count", "physical_form", "expected_arrival_at", "route")
+TRANSPORTER_CORRECTABLE = frozenset({"driver_id", "expected_arrival_at", "route"})
 
 
 def _ensure_first_version(m: Manifest) -> None:
@@ -45,13 +45,22 @@ def correct(*, actor, number: str, data: CorrectionIn) -> Manifest:
                   "ฉบับร่างแก้ไขได้โดยตรง ส่วนเอกสารที่ยกเลิกหรือเสร็จสิ้นแล้วแก้ไขไม่ได้")  # fmt: skip
     changes: dict[str, Any] = {k: v for k, v in data.model_dump(exclude_unset=True).items() if k in CORRECTABLE}
     changes = {k: v for k, v in changes.items() if v is not None}
+    if data.route_id is not None:  # the transporter (or the generator) picks an approved route
+        from .route_library import library_route
+
+        chosen = library_route(data.route_id, m.generator_id, m.receiver_id)
+        changes["route"], changes["corridor_width_m"] = chosen.geometry, chosen.corridor_width_m
+    elif "route" in changes:
+        from .route_library import checked_route
+
+        checked_route(changes["route"])
     if not changes:
         raise bad("correction.empty", "body", "nothing to correct", "ไม่มีข้อมูลที่ต้องแก้ไข")
     if not as_officer:
         # The generator corrects until the receiver has signed; the transporter only its own facts.
         require(not as_generator or m.state != "RECEIVED", "number", "this manifest after receipt (an officer may)",
                 "เอกสารนี้หลังผู้รับลงนามแล้ว (เจ้าหน้าที่แก้ไขได้)")  # fmt: skip
-        require(not as_transporter or set(changes) <= TRANSPORTER_CORRECTABLE, "number",
+        require(not as_transporter or set(changes) - {"corridor_width_m"} <= TRANSPORTER_CORRECTABLE, "number",
                 "more than the driver and the arrival time", "ข้อมูลอื่นนอกจากพนักงานขับรถและเวลาถึง")  # fmt: skip
     if "driver_id" in changes and not Driver.objects.filter(id=changes["driver_id"], transporter_id=m.transporter_id).exists():
         raise bad("driver.unknown", "driver_id", "no such driver of this transporter", "ไม่พบพนักงานขับรถนี้")

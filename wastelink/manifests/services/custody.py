@@ -144,21 +144,23 @@ def create_manifest(*, actor, data: ManifestIn, generator_id: int | None = None,
     if declared_t * 1000 > vehicle.capacity_kg * Decimal("1.1"):
         raise bad("manifest.capacity", "declared_quantity", f"more than the vehicle carries ({vehicle.capacity_kg} kg)",
                   f"เกินความจุของยานพาหนะ ({vehicle.capacity_kg} กก.)")  # fmt: skip
-    if data.route is not None:
-        from wastelink.core.geometry import GeometryError
-        from wastelink.manifests.services.routes import parse_route
+    route, width = data.route, data.corridor_width_m
+    if data.route_id is not None:
+        from .route_library import library_route
 
-        try:
-            parse_route(data.route)
-        except GeometryError as exc:
-            raise bad("route.invalid", "route", f"route {exc}", f"เส้นทางไม่ถูกต้อง: {exc}") from exc
+        chosen = library_route(data.route_id, generator_id, line.receiver_id)
+        route, width = chosen.geometry, chosen.corridor_width_m
+    elif route is not None:
+        from .route_library import checked_route
+
+        checked_route(route)
     m = Manifest.objects.create(
         number=next_number("MF"), permit_line=line, generator_id=generator_id, transporter=vehicle.transporter,
         receiver=line.receiver, vehicle=vehicle, driver=driver, waste_code=line.waste_code,
         declared_quantity=data.declared_quantity, unit=data.unit, declared_t=declared_t,
         container_type=data.container_type, container_count=data.container_count, physical_form=data.physical_form,
-        planned_pickup_at=data.planned_pickup_at, expected_arrival_at=data.expected_arrival_at, route=data.route,
-        corridor_width_m=data.corridor_width_m, created_by=audit.actor_name(actor), parent=parent, relation=relation,
+        planned_pickup_at=data.planned_pickup_at, expected_arrival_at=data.expected_arrival_at, route=route,
+        corridor_width_m=width, created_by=audit.actor_name(actor), parent=parent, relation=relation,
     )  # fmt: skip
     audit.record(actor=actor, action="manifest.create", obj=m, after=audit.snapshot(m))
     return m
