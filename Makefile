@@ -36,9 +36,8 @@ browser:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-thai-tlwg >/dev/null; }
 
 demo: install vendor
-	$(BIN)/wastelink demo load
-	@echo "--- demo accounts (username / password / role) ---"
-	@$(BIN)/wastelink demo accounts
+	@$(BIN)/wastelink demo load
+	@echo "--- sign in at http://$(HOST):$(PORT)/ with one of the accounts above (OsmAnd devices: port 5055) ---"
 	$(BIN)/wastelink serve --host $(HOST) --port $(PORT) --no-setup
 
 test: install vendor browser
