@@ -14,6 +14,8 @@ import shutil
 import sys
 import tempfile
 
+BENCHMARKS = ("precheck", "pipeline", "osmand_http", "trip_memory")
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
@@ -26,7 +28,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--keep", action="store_true", help="keep the temporary SQLite folder (its path is printed)"
     )
+    parser.add_argument("--only", choices=BENCHMARKS, action="append",
+                        help="run only this benchmark (repeat for several); default: all, in this order")  # fmt: skip
     args = parser.parse_args(argv)
+    selected = [name for name in BENCHMARKS if name in (args.only or BENCHMARKS)]
 
     home = tempfile.mkdtemp(prefix="wastelink-bench-")
     os.environ["WASTELINK_HOME"] = home  # media files and anything else written relative to the home folder
@@ -47,9 +52,24 @@ def main(argv: list[str] | None = None) -> int:
         if postgres:
             old_name = connection.settings_dict["NAME"]
             connection.creation.create_test_db(verbosity=0, autoclobber=True, serialize=False)
-        from . import precheck
+        for name in selected:
+            if name == "precheck":
+                from . import precheck
 
-        precheck.run(seed=args.seed, runs=args.runs, scale=args.scale, show_queries=args.show_queries)
+                precheck.run(seed=args.seed, runs=args.runs, scale=args.scale, show_queries=args.show_queries)
+            elif name == "pipeline":
+                from . import pipeline
+
+                pipeline.run(seed=args.seed, scale=args.scale)
+            elif name == "osmand_http":
+                from . import osmand_http
+
+                osmand_http.run(seed=args.seed, scale=args.scale)
+            elif name == "trip_memory":
+                from . import trip_memory
+
+                trip_memory.run(seed=args.seed, scale=args.scale)
+            sys.stdout.flush()
     finally:
         if old_name is not None:
             connection.creation.destroy_test_db(old_name, verbosity=0)

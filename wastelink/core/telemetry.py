@@ -16,6 +16,7 @@ from typing import Any
 
 KNOT_KMH = 1.852
 MAX_FUTURE = timedelta(minutes=5)
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _LOCAL_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(\.\d+)?$")
 KNOWN_QUERY_KEYS = {"id", "deviceid", "timestamp", "lat", "lon", "location", "speed", "bearing", "heading",
                     "altitude", "accuracy", "hdop", "hacc", "vacc", "batt"}  # fmt: skip
@@ -45,7 +46,7 @@ def parse_time(raw: str | int | float | None, now: datetime) -> datetime:
     if raw is None or raw == "":
         return now
     text = str(raw).strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+    if (text.isascii() and text.isdigit()) or _NUMBER.fullmatch(text):  # the first test: Unix seconds, fast
         value = float(text)
         if value > 1e11:  # milliseconds: 1e11 s is the year 5138
             value /= 1000.0
@@ -84,19 +85,29 @@ def _first(params: Mapping[str, Any], *names: str) -> Any:
     return None
 
 
+def _one(params: Mapping[str, Any], name: str) -> Any:
+    """`_first` of a single name (the common case, without the loop: decoding is on every point's path)."""
+    value = params.get(name)
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value not in (None, ""):
+        return value
+    return None
+
+
 def decode_osmand_query(params: Mapping[str, Any], now: datetime) -> Fix:
     """An OsmAnd query or form: `id`/`deviceid`, `lat`+`lon` or `location=lat,lon`, speed in knots, …"""
     device = _first(params, "id", "deviceid")
     if device is None:
         raise DecodeError("no device id (id or deviceid)")
-    lat, lon = _float(_first(params, "lat"), "lat"), _float(_first(params, "lon"), "lon")
-    location = _first(params, "location")
+    lat, lon = _float(_one(params, "lat"), "lat"), _float(_one(params, "lon"), "lon")
+    location = _one(params, "location") if lat is None or lon is None else None
     if (lat is None or lon is None) and location:
         parts = str(location).split(",")
         if len(parts) != 2:
             raise DecodeError("location must be lat,lon")
         lat, lon = _float(parts[0], "location"), _float(parts[1], "location")
-    speed = _float(_first(params, "speed"), "speed")
+    speed = _float(_one(params, "speed"), "speed")
     attributes: dict[str, Any] = {}
     for key in params:
         if key in KNOWN_QUERY_KEYS:
@@ -104,12 +115,12 @@ def decode_osmand_query(params: Mapping[str, Any], now: datetime) -> Fix:
         value = params[key]
         attributes[key] = value if not isinstance(value, list) or len(value) != 1 else value[0]
     return Fix(
-        device_id=str(device).strip()[:64], fix_time=parse_time(_first(params, "timestamp"), now), lat=lat, lon=lon,
+        device_id=str(device).strip()[:64], fix_time=parse_time(_one(params, "timestamp"), now), lat=lat, lon=lon,
         speed_kmh=speed * KNOT_KMH if speed is not None else None,
         course=_float(_first(params, "bearing", "heading"), "bearing"),
-        altitude=_float(_first(params, "altitude"), "altitude"),
+        altitude=_float(_one(params, "altitude"), "altitude"),
         accuracy=_float(_first(params, "accuracy", "hdop", "hacc"), "accuracy"),
-        battery=_float(_first(params, "batt"), "batt"), attributes=attributes,
+        battery=_float(_one(params, "batt"), "batt"), attributes=attributes,
     )  # fmt: skip
 
 

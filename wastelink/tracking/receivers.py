@@ -1,12 +1,16 @@
-"""A manifest entering IN_TRANSIT opens a trip for its vehicle's device; DELIVERED closes it."""
+"""A manifest entering IN_TRANSIT opens a trip for its vehicle's device; DELIVERED closes it. A vehicle saved or
+deleted in this process empties the ingest pipeline's device cache (other processes see the change within its
+few seconds)."""
 
 from __future__ import annotations
 
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from django.utils import timezone
 
 from wastelink.audit import services as audit
 from wastelink.manifests.signals import manifest_delivered, manifest_in_transit
+from wastelink.registry.models import Vehicle
 from wastelink.tracking.bus import get_bus
 from wastelink.tracking.models import Trip
 
@@ -46,3 +50,10 @@ def _publish(kind: str, trip: Trip) -> None:
     message = {"type": kind, "trip": trip.id, "manifest": trip.manifest.number, "device_id": trip.device_id,
                "vehicle": trip.vehicle_id, "at": timezone.now().isoformat()}  # fmt: skip
     transaction.on_commit(lambda: get_bus().publish([message]))
+
+
+@receiver([post_save, post_delete], sender=Vehicle)
+def forget_devices(sender, **kwargs) -> None:
+    from wastelink.tracking.services.ingest import devices
+
+    devices.clear()

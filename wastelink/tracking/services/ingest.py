@@ -4,26 +4,41 @@ durable batch write → publish. One path for every way in (OsmAnd HTTP, JSON ba
 A point is acknowledged only after its transaction commits. (device_id, fix_time) is the natural key, so a repeat
 of an acknowledged point is answered 'duplicate' and changes nothing: clients may retry freely. Late points are
 stored like any other; readers order by fix time.
+
+The cost per point does not grow with the number of devices and trips in a batch (docs/benchmarks.md): a batch
+takes four statements whatever its size (the repeats already stored, the open trips, the insert, the update of the
+trips' counters), written as plain rows, not model instances; every point is tested against its trip's corridor in
+one vectorised call. Between batches the process keeps, per device, its vehicle and transporter (`DeviceDirectory`,
+for 10 s) and, per open trip, its start, manifest number and corridor (`TripDirectory`).
 """
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 
 from wastelink.core.telemetry import Fix, problem
+from wastelink.manifests.models import Manifest
 from wastelink.registry.models import Vehicle
 from wastelink.tracking.bus import get_bus
 from wastelink.tracking.models import IngestCounter, Position, Trip
 
-from .geography import corridor, inside
+from .geography import PolygonCorridor, RouteCorridor, route_corridor, within_corridors
+
+CHUNK = 1_000  # rows or keys in one statement: well under every backend's limit on query parameters
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,26 +59,277 @@ class DeviceDirectory:
 
     def lookup(self, device_ids: set[str]) -> dict[str, tuple[int, int] | None]:
         if time.monotonic() - self._loaded_at > self.ttl_s:
-            self._cache.clear()
+            # A new dict rather than clear(): a lookup running in another thread keeps reading the one it holds.
+            self._cache = {}
             self._loaded_at = time.monotonic()
-        missing = [d for d in device_ids if d not in self._cache]
+        cache = self._cache
+        missing = [d for d in device_ids if d not in cache]
         if missing:
-            found = {d: (v, t) for d, v, t in Vehicle.objects.filter(gps_device_id__in=missing, active=True)
-                     .values_list("gps_device_id", "id", "transporter_id")}  # fmt: skip
+            found: dict[str, tuple[int, int]] = {}
+            for start in range(0, len(missing), CHUNK):
+                found.update((d, (v, t)) for d, v, t in Vehicle.objects.filter(
+                    gps_device_id__in=missing[start : start + CHUNK], active=True)
+                    .values_list("gps_device_id", "id", "transporter_id"))  # fmt: skip
             for d in missing:
-                self._cache[d] = found.get(d)
-        return {d: self._cache[d] for d in device_ids}
+                cache[d] = found.get(d)
+        return {d: cache.get(d) for d in device_ids}
 
     def clear(self) -> None:
-        self._cache.clear()
+        self._cache = {}
+
+
+@dataclass(slots=True)
+class OpenTrip:
+    """What a batch needs of an open trip, kept between batches (about 200 bytes, and the route's vertices)."""
+
+    id: int
+    started_at: datetime
+    started_raw: Any  # started_at as the database returns it (text on SQLite): compared on every batch
+    manifest_id: int
+    revision: int  # the manifest's: bumped by every change to it (a corrected route among them)
+    manifest: str  # the manifest's number, for the live stream
+    corridor: RouteCorridor | PolygonCorridor | None
+    route_hash: int  # of the route and the corridor width: the corridor is rebuilt only when they change
+    loaded_at: float
+
+
+class TripDirectory:
+    """Open trips by device, for the ingest pipeline.
+
+    Which trip is open for a device is read on every batch, with the trip's start and its manifest's id and revision
+    (one indexed query: a trip closes at delivery, and the next point must see it). The rest (the manifest's number,
+    the corridor built from the planned route) is kept per trip, and read again when the start, the manifest or its
+    revision differ from what was read before (a correction of the route bumps the revision), or after `ttl_s` in
+    any case; the corridor is rebuilt only when the route or the width read back differ. Entries not used for
+    `2 × ttl_s` are dropped.
+    """
+
+    ttl_s = 60.0
+    maxsize = 50_000
+
+    def __init__(self) -> None:
+        self._cache: dict[int, OpenTrip] = {}
+        self._lock = threading.Lock()
+        self._swept_at = time.monotonic()
+
+    def lookup(self, device_ids: set[str]) -> dict[str, OpenTrip]:
+        if not device_ids:
+            return {}
+        open_rows = _statements().open_trips(list(device_ids))  # newest start first
+        now = time.monotonic()
+        cache = self._cache
+        found: dict[int, OpenTrip] = {}
+        stale: dict[int, OpenTrip | None] = {}
+        with self._lock:
+            for trip_id, _device, started_raw, manifest_id, revision in open_rows:
+                entry = cache.get(trip_id)
+                if entry is None or entry.manifest_id != manifest_id or entry.started_raw != started_raw:
+                    stale[trip_id] = None
+                elif entry.revision != revision or now - entry.loaded_at > self.ttl_s:
+                    stale[trip_id] = entry
+                else:
+                    found[trip_id] = entry
+        if stale:
+            raw_start = {row[0]: row[2] for row in open_rows}
+            loaded: list[tuple] = []
+            stale_ids = list(stale)
+            for start in range(0, len(stale_ids), CHUNK):
+                loaded += Trip.objects.filter(id__in=stale_ids[start : start + CHUNK]).values_list(
+                    "id", "started_at", "manifest_id", "manifest__revision", "manifest__number", "manifest__route",
+                    "manifest__corridor_width_m")  # fmt: skip
+            fresh = []
+            for trip_id, started_at, manifest_id, revision, number, route, width in loaded:
+                route_hash = hash((json.dumps(route, sort_keys=True), int(width)))
+                before = stale.get(trip_id)
+                if before is not None and before.route_hash == route_hash:
+                    corridor = before.corridor
+                else:
+                    corridor = route_corridor(route, width)
+                fresh.append(OpenTrip(trip_id, started_at, raw_start[trip_id], manifest_id, revision, number,
+                                      corridor, route_hash, now))  # fmt: skip
+            with self._lock:
+                for entry in fresh:
+                    cache.pop(entry.id, None)  # re-inserted last: the oldest entries come first
+                    cache[entry.id] = entry
+                    found[entry.id] = entry
+                while len(cache) > self.maxsize:
+                    cache.pop(next(iter(cache)), None)
+        if now - self._swept_at > self.ttl_s:
+            with self._lock:
+                self._swept_at = now
+                for trip_id in [k for k, e in cache.items() if now - e.loaded_at > 2 * self.ttl_s]:
+                    cache.pop(trip_id, None)
+        # As before: with several open trips for a device, the one that started first wins (rows come newest first).
+        by_device: dict[str, OpenTrip] = {}
+        for trip_id, device, *_rest in open_rows:
+            entry = found.get(trip_id)
+            if entry is not None:
+                by_device[device] = entry
+        return by_device
+
+    def clear(self) -> None:
+        with self._lock:
+            self._cache = {}
+
+    def __len__(self) -> int:
+        return len(self._cache)
 
 
 devices = DeviceDirectory()
+trips = TripDirectory()
+
+_COLUMNS = ("device_id", "fix_time", "received_at", "lat", "lon", "speed_kmh", "course", "altitude", "accuracy",
+            "battery", "mock", "attributes", "trip", "in_corridor")  # fmt: skip
 
 
-def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter: int | None = None) -> list[Result]:
+class _Statements:
+    """The pipeline's four statements, written for any backend: key lists as VALUES rows, `executemany` for rows.
+
+    Values are passed as the model fields would write them (`to_db` for times; JSON text), so the natural key is
+    matched exactly as the unique index holds it.
+    """
+
+    def __init__(self) -> None:
+        ops, q = connection.ops, connection.ops.quote_name
+        fields = [Position._meta.get_field(name) for name in _COLUMNS]
+        self.position, self.trip = q(Position._meta.db_table), q(Trip._meta.db_table)
+        self.manifest = q(Manifest._meta.db_table)
+        self.column_types = [f.db_type(connection) for f in fields]
+        key = [Position._meta.get_field("device_id"), Position._meta.get_field("fix_time")]
+        self.conflict = ops.on_conflict_suffix_sql(key, OnConflict.IGNORE, None, None)
+        self.insert_head = (f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)} {self.position} "
+                            f"({', '.join(q(f.column) for f in fields)})")  # fmt: skip
+        zone = connection.timezone
+        field = Position._meta.get_field("fix_time")
+        adapt = ops.adapt_datetimefield_value
+
+        def to_db(value: datetime) -> Any:  # a time as the DateTimeField writes it
+            if value.tzinfo is None:  # naive: the field warns and reads it in the default time zone
+                return field.get_db_prep_save(value, connection)
+            return adapt(value)
+
+        def to_sqlite(value: datetime) -> Any:  # the same as SQLite's adapt_datetimefield_value, without the calls
+            if value.tzinfo is None:
+                return field.get_db_prep_save(value, connection)
+            return str(value.astimezone(zone).replace(tzinfo=None))
+
+        self.to_db: Callable[[datetime], Any] = to_sqlite if connection.vendor == "sqlite" and zone else to_db
+        encoder = Position._meta.get_field("attributes").encoder
+        self.to_json: Callable[[Any], str] = lambda value: json.dumps(value, cls=encoder)
+        limit = connection.features.max_query_params or 65_535
+        if connection.vendor == "sqlite":  # the real limit (32,766 since SQLite 3.32; Django assumes 999)
+            connection.ensure_connection()
+            limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+        self.chunk = max(1, min(CHUNK, limit // 2 - 1))  # keys (two values each) or devices in one statement
+
+    def stored(self, keys: list[tuple[str, Any]]) -> set[tuple[str, Any]]:
+        """Which (device, fix time as written) are stored already: each key looked up in the unique index."""
+        found: set[tuple[str, Any]] = set()
+        with connection.cursor() as cur:
+            for start in range(0, len(keys), self.chunk):
+                chunk = keys[start : start + self.chunk]
+                cur.execute(
+                    f"SELECT k.column1, k.column2 FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS k "
+                    f"JOIN {self.position} p ON p.device_id = k.column1 AND p.fix_time = k.column2",
+                    [v for key in chunk for v in key],
+                )  # fmt: skip
+                found.update(cur.fetchall())
+        return found
+
+    def open_trips(self, device_ids: list[str]) -> list[tuple[int, str, Any, int, int]]:
+        """(trip, device, started_at as read, manifest, manifest revision) of the devices' open trips, newest
+        first."""
+        rows: list[tuple[int, str, Any, int, int]] = []
+        with connection.cursor() as cur:
+            for start in range(0, len(device_ids), self.chunk):
+                chunk = device_ids[start : start + self.chunk]
+                cur.execute(
+                    f"SELECT t.id, t.device_id, t.started_at, t.manifest_id, m.revision FROM {self.trip} t "
+                    f"JOIN {self.manifest} m ON m.id = t.manifest_id WHERE t.state = %s AND t.device_id IN "
+                    f"({', '.join(['%s'] * len(chunk))}) ORDER BY t.started_at DESC",
+                    [Trip.State.OPEN.value, *chunk],
+                )  # fmt: skip
+                rows += cur.fetchall()
+        rows.sort(key=lambda r: r[2], reverse=True)  # across chunks too
+        return rows
+
+    def insert(self, rows: list[tuple]) -> None:
+        """The rows, repeats of the natural key ignored (as bulk_create(ignore_conflicts=True) does)."""
+        with connection.cursor() as cur:
+            cur.executemany(f"{self.insert_head} VALUES ({', '.join(['%s'] * len(_COLUMNS))}) {self.conflict}", rows)
+
+    def update_trips(self, updates: list[tuple[int, int, int, Any]]) -> None:
+        """(trip, points, outside the corridor, latest fix time): counters added, the last fix time only moved
+        forward; in trip order, so that concurrent batches lock trips in the same order."""
+        with connection.cursor() as cur:
+            cur.executemany(
+                f"UPDATE {self.trip} SET points = points + %s, outside_corridor_points = outside_corridor_points + %s, "
+                "last_fix_at = CASE WHEN last_fix_at IS NULL OR last_fix_at < %s THEN %s ELSE last_fix_at END "
+                "WHERE id = %s",
+                [(n, outside, latest, latest, trip_id) for trip_id, n, outside, latest in updates],
+            )  # fmt: skip
+
+
+class _PostgresStatements(_Statements):
+    """PostgreSQL: whole columns as arrays (`unnest`), one round trip per statement instead of one per row."""
+
+    def stored(self, keys: list[tuple[str, Any]]) -> set[tuple[str, Any]]:
+        with connection.cursor() as cur:
+            cur.execute(
+                # LATERAL … LIMIT 1: one probe of the unique index per key, whatever the planner's statistics say
+                # (a hash join would read the whole table).
+                f"SELECT k.d, k.t FROM unnest(%s::text[], %s::timestamptz[]) AS k(d, t) CROSS JOIN LATERAL "
+                f"(SELECT 1 FROM {self.position} p WHERE p.device_id = k.d AND p.fix_time = k.t LIMIT 1) AS hit",
+                [[k[0] for k in keys], [k[1] for k in keys]],
+            )  # fmt: skip
+            return set(cur.fetchall())
+
+    def open_trips(self, device_ids: list[str]) -> list[tuple[int, str, Any, int, int]]:
+        with connection.cursor() as cur:
+            cur.execute(
+                f"SELECT t.id, t.device_id, t.started_at, t.manifest_id, m.revision FROM {self.trip} t "
+                f"JOIN {self.manifest} m ON m.id = t.manifest_id WHERE t.state = %s AND t.device_id = ANY(%s::text[]) "
+                "ORDER BY t.started_at DESC",
+                [Trip.State.OPEN.value, device_ids],
+            )  # fmt: skip
+            return list(cur.fetchall())
+
+    def insert(self, rows: list[tuple]) -> None:
+        arrays = ", ".join(f"%s::{t}[]" for t in self.column_types)
+        with connection.cursor() as cur:
+            for start in range(0, len(rows), 10 * CHUNK):
+                columns = [list(c) for c in zip(*rows[start : start + 10 * CHUNK], strict=True)]
+                cur.execute(f"{self.insert_head} SELECT * FROM unnest({arrays}) {self.conflict}", columns)
+
+    def update_trips(self, updates: list[tuple[int, int, int, Any]]) -> None:
+        ids, points, outside, latest = (list(c) for c in zip(*updates, strict=True))
+        with connection.cursor() as cur:
+            cur.execute(
+                f"WITH locked AS MATERIALIZED (SELECT id FROM {self.trip} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE) "
+                f"UPDATE {self.trip} t SET points = t.points + v.n, outside_corridor_points = t.outside_corridor_points "
+                "+ v.o, last_fix_at = CASE WHEN t.last_fix_at IS NULL OR t.last_fix_at < v.l THEN v.l ELSE "
+                "t.last_fix_at END FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::timestamptz[]) "
+                "AS v(id, n, o, l) WHERE t.id = v.id AND t.id IN (SELECT id FROM locked)",
+                [ids, ids, points, outside, latest],
+            )  # fmt: skip
+
+
+_statements_by_alias: dict[str, _Statements] = {}
+
+
+def _statements() -> _Statements:
+    statements = _statements_by_alias.get(connection.alias)
+    if statements is None:
+        kind = _PostgresStatements if connection.vendor == "postgresql" else _Statements
+        statements = _statements_by_alias[connection.alias] = kind()
+    return statements
+
+
+def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter: int | None = None,
+           timings: dict[str, float] | None = None) -> list[Result]:  # fmt: skip
     """Store a batch of fixes; a result per fix, in order. `allowed_transporter` limits a transporter's token to its
-    own vehicles' devices."""
+    own vehicles' devices. `timings`, when given, accumulates seconds per stage (validate, corridor, write)."""
+    clock = time.perf_counter()
     now = now or timezone.now()
     results: list[Result | None] = [None] * len(fixes)
     refused: dict[tuple[str, str], int] = defaultdict(int)
@@ -84,9 +350,12 @@ def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter
 
     published: list[dict] = []
     with transaction.atomic():
+        sql = _statements()
+        to_db = sql.to_db
         # Repeats inside the batch, then repeats of points already stored (one query for the batch).
         seen: set[tuple[str, datetime]] = set()
         unique: list[tuple[int, Fix]] = []
+        keys: list[tuple[str, Any]] = []  # (device, fix time as written): as the unique index holds them
         for i, fix in candidates:
             key = (fix.device_id, fix.fix_time)
             if key in seen:
@@ -94,58 +363,81 @@ def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter
             else:
                 seen.add(key)
                 unique.append((i, fix))
-        stored = set()
-        if unique:
-            times = [f.fix_time for _, f in unique]
-            stored = set(Position.objects.filter(device_id__in={f.device_id for _, f in unique},
-                                                 fix_time__gte=min(times), fix_time__lte=max(times))
-                         .values_list("device_id", "fix_time"))  # fmt: skip
-        fresh = []
-        for i, fix in unique:
-            if (fix.device_id, fix.fix_time) in stored:
+                keys.append((fix.device_id, to_db(fix.fix_time)))
+        stored = sql.stored(keys) if keys else set()
+        fresh: list[tuple[int, Fix, Any]] = []
+        for (i, fix), key in zip(unique, keys, strict=True):
+            if key in stored:
                 results[i] = Result(i, "duplicate")
             else:
-                fresh.append((i, fix))
+                fresh.append((i, fix, key[1]))
 
-        trips = {t.device_id: t for t in Trip.objects.filter(state=Trip.State.OPEN, device_id__in={f.device_id for _, f in fresh})
-                 .select_related("manifest")}  # fmt: skip
-        rows: list[Position] = []
-        per_trip: dict[int, list[Position]] = defaultdict(list)
-        for i, fix in fresh:
-            trip = trips.get(fix.device_id)
+        open_trips = trips.lookup({f.device_id for _, f, _t in fresh})
+        assigned: list[OpenTrip | None] = []
+        for _i, fix, _t in fresh:
+            trip = open_trips.get(fix.device_id)
             if trip is not None and fix.fix_time < trip.started_at:
                 trip = None  # a late point from before the pickup belongs to no trip
-            pos = Position(device_id=fix.device_id, fix_time=fix.fix_time, received_at=now, lat=fix.lat, lon=fix.lon,
-                           speed_kmh=fix.speed_kmh, course=fix.course, altitude=fix.altitude, accuracy=fix.accuracy,
-                           battery=fix.battery, mock=fix.mock, attributes=fix.attributes, trip=trip)  # fmt: skip
-            rows.append(pos)
-            if trip is not None:
-                per_trip[trip.id].append(pos)
-            results[i] = Result(i, "accepted")
+            assigned.append(trip)
+        split = time.perf_counter()
 
-        trip_by_id = {t.id: t for t in trips.values()}
-        for trip_id, positions in per_trip.items():
-            trip = trip_by_id[trip_id]
-            poly = corridor(trip.manifest.route, trip.manifest.corridor_width_m)
-            if poly is not None:
-                flags = inside(poly, np.array([p.lon for p in positions]), np.array([p.lat for p in positions]))
-                for p, flag in zip(positions, flags, strict=True):
-                    p.in_corridor = bool(flag)
-        Position.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
-        for trip_id, positions in per_trip.items():
-            latest = max(p.fix_time for p in positions)
-            outside = sum(1 for p in positions if p.in_corridor is False)
-            Trip.objects.filter(id=trip_id).update(points=F("points") + len(positions),
-                                                   outside_corridor_points=F("outside_corridor_points") + outside)  # fmt: skip
-            Trip.objects.filter(id=trip_id).filter(last_fix_at__isnull=True).update(last_fix_at=latest)
-            Trip.objects.filter(id=trip_id, last_fix_at__lt=latest).update(last_fix_at=latest)
+        # The corridor test: every point on a trip with a planned route, in one vectorised call.
+        flags: list[bool | None] = [None] * len(fresh)
+        judged = [k for k, trip in enumerate(assigned) if trip is not None and trip.corridor is not None]
+        if judged:
+            slot: dict[int, int] = {}
+            corridors: list[RouteCorridor | PolygonCorridor] = []
+            which = np.empty(len(judged), dtype=np.intp)
+            lons = np.empty(len(judged), dtype=np.float64)
+            lats = np.empty(len(judged), dtype=np.float64)
+            for j, k in enumerate(judged):
+                trip = assigned[k]
+                assert trip is not None and trip.corridor is not None
+                s = slot.get(trip.id)
+                if s is None:
+                    s = slot[trip.id] = len(corridors)
+                    corridors.append(trip.corridor)
+                which[j] = s
+                fix = fresh[k][1]
+                lons[j], lats[j] = fix.lon, fix.lat
+            for k, flag in zip(judged, within_corridors(corridors, which, lons, lats).tolist(), strict=True):
+                flags[k] = flag
+        split2 = time.perf_counter()
+
+        received = to_db(now)
+        to_json = sql.to_json
+        rows: list[tuple] = []
+        per_trip: dict[int, list] = {}  # trip id → [points, outside the corridor, latest fix time]
+        for (i, fix, fix_time), trip, flag in zip(fresh, assigned, flags, strict=True):
+            trip_id = trip.id if trip is not None else None
+            rows.append((fix.device_id, fix_time, received, fix.lat, fix.lon, fix.speed_kmh, fix.course, fix.altitude,
+                         fix.accuracy, fix.battery, bool(fix.mock), to_json(fix.attributes), trip_id, flag))  # fmt: skip
+            if trip_id is not None:
+                counts = per_trip.get(trip_id)
+                if counts is None:
+                    per_trip[trip_id] = [1, 1 if flag is False else 0, fix.fix_time]
+                else:
+                    counts[0] += 1
+                    counts[1] += 1 if flag is False else 0
+                    if fix.fix_time > counts[2]:
+                        counts[2] = fix.fix_time
+            results[i] = Result(i, "accepted")
+            published.append({"type": "position", "device_id": fix.device_id, "fix_time": fix.fix_time.isoformat(),
+                              "lat": fix.lat, "lon": fix.lon, "speed_kmh": fix.speed_kmh, "course": fix.course,
+                              "trip": trip_id, "manifest": trip.manifest if trip is not None else None,
+                              "in_corridor": flag})  # fmt: skip
+        if rows:
+            sql.insert(rows)
+        if per_trip:
+            sql.update_trips([(trip_id, n, outside, to_db(latest))
+                              for trip_id, (n, outside, latest) in sorted(per_trip.items())])  # fmt: skip
         for key, n in refused.items():
             _count(key[0], key[1], n, now)
-        published = [{"type": "position", "device_id": p.device_id, "fix_time": p.fix_time.isoformat(), "lat": p.lat,
-                      "lon": p.lon, "speed_kmh": p.speed_kmh, "course": p.course,
-                      "trip": p.trip_id, "manifest": p.trip.manifest.number if p.trip_id else None,
-                      "in_corridor": p.in_corridor} for p in rows]  # fmt: skip
         transaction.on_commit(lambda: get_bus().publish(published))
+    if timings is not None:
+        end = time.perf_counter()
+        for stage, seconds in (("validate", split - clock), ("corridor", split2 - split), ("write", end - split2)):
+            timings[stage] = timings.get(stage, 0.0) + seconds
     return [r for r in results if r is not None]
 
 
