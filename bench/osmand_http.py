@@ -88,7 +88,16 @@ def _server_env(home: str) -> dict[str, str]:
 def _command(port: int, osmand_port: int) -> list[str]:
     script = Path(sys.executable).with_name("wastelink")
     base = [str(script)] if script.exists() else [sys.executable, "-m", "wastelink.cli"]
-    return base + ["serve", "--no-setup", "--host", HOST, "--port", str(port), "--osmand-port", str(osmand_port)]
+    return base + [
+        "serve",
+        "--no-setup",
+        "--host",
+        HOST,
+        "--port",
+        str(port),
+        "--osmand-port",
+        str(osmand_port),
+    ]
 
 
 class Phase:
@@ -208,7 +217,11 @@ def run(*, seed: int, scale: float = 1.0) -> None:
           f"at most {TIME_LIMIT_S:.0f} s")  # fmt: skip
     for ph in (bare, real):
         rps = ph.done / ph.elapsed if ph.elapsed else 0.0
-        q = statistics.quantiles(ph.latencies, n=100, method="inclusive") if len(ph.latencies) > 1 else [0.0] * 99
+        q = (
+            statistics.quantiles(ph.latencies, n=100, method="inclusive")
+            if len(ph.latencies) > 1
+            else [0.0] * 99
+        )
         codes = ", ".join(f"{k}: {v:,}" for k, v in sorted(ph.statuses.items()))
         errors = ", ".join(f"{k}: {v:,}" for k, v in sorted(ph.errors.items())) or "none"
         print(f"{ph.label:<14} {rps:8,.0f} req/s   p50 {q[49] * 1000:7.1f} ms   p99 {q[98] * 1000:7.1f} ms   "

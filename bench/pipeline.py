@@ -118,7 +118,9 @@ def run(*, seed: int, scale: float = 1.0, rounds: int = ROUNDS) -> None:
     rows: list[tuple] = []
     for k in range(rounds):
         _reset(fleet.trip_ids)
-        pipe_runs.append(_pipeline(batches, timings_supported, Progress(f"pipeline {k + 1}/{rounds}", len(msgs))))
+        pipe_runs.append(
+            _pipeline(batches, timings_supported, Progress(f"pipeline {k + 1}/{rounds}", len(msgs)))
+        )
         if not rows:
             rows = _stored_rows()
             gc.collect()
@@ -141,7 +143,9 @@ def run(*, seed: int, scale: float = 1.0, rounds: int = ROUNDS) -> None:
     db = _db()
     print()
     print("== ingest pipeline throughput (decode → validate → order → corridor → durable write) ==")
-    print(f"seed {seed}; scale {scale:g}; {db}; {_cpus()} CPU(s); fleet and messages built in {build_s:.1f} s")
+    print(
+        f"seed {seed}; scale {scale:g}; {db}; {_cpus()} CPU(s); fleet and messages built in {build_s:.1f} s"
+    )
     print(f"fleet: {n_dev:,} devices on open trips, routes of 10–50 vertices, 500 m corridors; "
           f"{n:,} messages in batches of {BATCH:,}")  # fmt: skip
     print("statuses: " + ", ".join(f"{k} {v:,}" for k, v in sorted(statuses.items()))
@@ -156,7 +160,9 @@ def run(*, seed: int, scale: float = 1.0, rounds: int = ROUNDS) -> None:
     stages = _median_stages([st for _s, st, _c in (pipe_runs[1:] or pipe_runs)])
     total = sum(stages.values())
     wall = statistics.median(s for s, _st, _c in (pipe_runs[1:] or pipe_runs))
-    split = "  ".join(f"{k} {v:5.2f} s ({v / wall:4.0%}, {v / n * 1e6:5.1f} µs/pt)" for k, v in stages.items())
+    split = "  ".join(
+        f"{k} {v:5.2f} s ({v / wall:4.0%}, {v / n * 1e6:5.1f} µs/pt)" for k, v in stages.items()
+    )
     print(f"stages     {split}; other {max(0.0, wall - total):5.2f} s")
     verdict_pps = "within" if pipe_med >= TARGET_PPS else "BELOW"
     verdict_ratio = "within" if ratio >= TARGET_RATIO else "BELOW"

@@ -20,7 +20,7 @@ from wastelink.tracking.access import message_visible, stream_scope, visible_tri
 from wastelink.tracking.bus import AsyncQueueSubscriber, get_bus
 from wastelink.tracking.models import Position, Trip
 from wastelink.tracking.services.geography import corridor_wgs84
-from wastelink.tracking.services.ingest import ingest
+from wastelink.tracking.services.ingest import ingest_one
 
 MAX_BODY = 64 * 1024
 
@@ -48,7 +48,7 @@ def osmand(request: HttpRequest) -> HttpResponse:
             fix = decode_osmand_query(params, now)
     except DecodeError as exc:
         return HttpResponse(f"{exc}\n", status=400)
-    result = ingest([fix], now=now)[0]
+    result = ingest_one(fix, now=now)
     if result.status in ("accepted", "duplicate"):
         return HttpResponse("OK\n" if result.status == "accepted" else "OK duplicate\n")
     if result.status == "unknown_device":

@@ -119,7 +119,9 @@ def within_corridors(corridors: list[RouteCorridor | PolygonCorridor], which: np
             out[pts] = shapely.contains_xy(corridors[k].polygon, xs[pts], ys[pts])  # type: ignore[union-attr]
     if len(line_pts) == 0:
         return out
-    n_vertices = np.array([len(c.xy) if isinstance(c, RouteCorridor) else 0 for c in corridors], dtype=np.intp)
+    n_vertices = np.array(
+        [len(c.xy) if isinstance(c, RouteCorridor) else 0 for c in corridors], dtype=np.intp
+    )
     first_vertex = np.concatenate([[0], np.cumsum(n_vertices)[:-1]])
     vertices = np.concatenate([c.xy for c in corridors if isinstance(c, RouteCorridor)])
     widths = np.array([c.width_m if isinstance(c, RouteCorridor) else 0 for c in corridors], dtype=np.float64)

@@ -208,7 +208,9 @@ class _Statements:
                 return field.get_db_prep_save(value, connection)
             return adapt(value)
 
-        def to_sqlite(value: datetime) -> Any:  # the same as SQLite's adapt_datetimefield_value, without the calls
+        def to_sqlite(
+            value: datetime,
+        ) -> Any:  # the same as SQLite's adapt_datetimefield_value, without the calls
             if value.tzinfo is None:
                 return field.get_db_prep_save(value, connection)
             return str(value.astimezone(zone).replace(tzinfo=None))
@@ -256,7 +258,9 @@ class _Statements:
     def insert(self, rows: list[tuple]) -> None:
         """The rows, repeats of the natural key ignored (as bulk_create(ignore_conflicts=True) does)."""
         with connection.cursor() as cur:
-            cur.executemany(f"{self.insert_head} VALUES ({', '.join(['%s'] * len(_COLUMNS))}) {self.conflict}", rows)
+            cur.executemany(
+                f"{self.insert_head} VALUES ({', '.join(['%s'] * len(_COLUMNS))}) {self.conflict}", rows
+            )
 
     def update_trips(self, updates: list[tuple[int, int, int, Any]]) -> None:
         """(trip, points, outside the corridor, latest fix time): counters added, the last fix time only moved
@@ -436,12 +440,112 @@ def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter
         transaction.on_commit(lambda: get_bus().publish(published))
     if timings is not None:
         end = time.perf_counter()
-        for stage, seconds in (("validate", split - clock), ("corridor", split2 - split), ("write", end - split2)):
+        for stage, seconds in (
+            ("validate", split - clock),
+            ("corridor", split2 - split),
+            ("write", end - split2),
+        ):
             timings[stage] = timings.get(stage, 0.0) + seconds
     return [r for r in results if r is not None]
 
 
+class _Waiter:
+    __slots__ = ("fix", "now", "event", "lead", "result", "error")
+
+    def __init__(self, fix: Fix, now: datetime) -> None:
+        self.fix, self.now = fix, now
+        self.event = threading.Event()
+        self.lead = False
+        self.result: Result | None = None
+        self.error: BaseException | None = None
+
+
+class GroupCommit:
+    """One point per request (OsmAnd over HTTP), written in shared transactions: group commit.
+
+    Each request thread queues its point. One thread at a time, the leader, takes every point queued (up to
+    `max_batch`), runs them through `ingest()` in one transaction, hands each waiting thread its own result, and passes
+    the lead to the first thread still waiting. Every point is still acknowledged only after the transaction holding
+    it commits, and gets the result it would have had alone in that order (a repeat queued behind its original is a
+    duplicate). Concurrent requests thus cost one transaction per batch instead of one each, and never wait for the
+    database's write lock (SQLite lets one writer at a time, and a waiting writer polls with growing sleeps). If a
+    batch fails, its points are retried one by one, so an error reaches only the request whose point caused it.
+    """
+
+    max_batch = 1_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: list[_Waiter] = []
+        self._busy = False
+
+    def submit(self, fix: Fix, now: datetime) -> Result:
+        if connection.in_atomic_block:  # the caller's own transaction: the point must be written inside it
+            return ingest([fix], now=now)[0]
+        waiter = _Waiter(fix, now)
+        with self._lock:
+            self._pending.append(waiter)
+            if not self._busy:
+                self._busy = waiter.lead = True
+        if not waiter.lead:
+            waiter.event.wait()  # either done, or handed the lead
+        if waiter.lead:
+            self._lead()
+        if waiter.error is not None:
+            raise waiter.error
+        assert waiter.result is not None
+        return waiter.result
+
+    def _lead(self) -> None:
+        with self._lock:
+            batch = self._pending[: self.max_batch]
+            del self._pending[: len(batch)]
+        try:
+            self._write(batch)
+        finally:
+            with self._lock:
+                if self._pending:
+                    successor = self._pending[0]
+                    successor.lead = True
+                else:
+                    successor = None
+                    self._busy = False
+            for waiter in batch:
+                if not waiter.lead:
+                    waiter.event.set()
+            if successor is not None:
+                successor.event.set()
+
+    @staticmethod
+    def _write(batch: list[_Waiter]) -> None:
+        try:
+            results = ingest([w.fix for w in batch], now=max(w.now for w in batch))
+            for waiter, result in zip(batch, results, strict=True):
+                waiter.result = Result(0, result.status, result.reason)
+        except Exception as exc:
+            if len(batch) == 1:
+                batch[0].error = exc
+                return
+            for waiter in batch:
+                try:
+                    waiter.result = ingest([waiter.fix], now=waiter.now)[0]
+                except Exception as one:
+                    waiter.error = one
+
+
+group_commit = GroupCommit()
+
+
+def ingest_one(fix: Fix, *, now: datetime | None = None) -> Result:
+    """One point, as OsmAnd over HTTP sends them: written with the points of concurrent requests (`GroupCommit`)."""
+    return group_commit.submit(fix, now or timezone.now())
+
+
 def _count(device_id: str, reason: str, n: int, now: datetime) -> None:
-    updated = IngestCounter.objects.filter(device_id=device_id[:64], reason=reason).update(count=F("count") + n, last_seen=now)
+    updated = IngestCounter.objects.filter(device_id=device_id[:64], reason=reason).update(
+        count=F("count") + n, last_seen=now
+    )
     if not updated:
-        IngestCounter.objects.get_or_create(device_id=device_id[:64], reason=reason, defaults={"count": n, "last_seen": now})
+        IngestCounter.objects.get_or_create(
+            device_id=device_id[:64], reason=reason, defaults={"count": n, "last_seen": now}
+        )

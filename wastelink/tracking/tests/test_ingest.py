@@ -115,3 +115,54 @@ def test_gpx_upload(manifest_world):  # noqa: F811
     assert r.status_code == 200 and r.json()["accepted"] == 2
     bad = client.post("/api/v1/telemetry/gpx", {"device_id": "dev-1", "file": SimpleUploadedFile("t.gpx", b"<nope")})
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "file"
+
+
+def test_group_commit_writes_concurrent_points_together_and_keeps_errors_to_their_own_request(monkeypatch):
+    """OsmAnd over HTTP: points of concurrent requests share a transaction; each request gets its own result, and a
+    point that fails the batch fails only its own request (the others are retried alone)."""
+    import threading
+    import time
+
+    from wastelink.core.telemetry import Fix
+    from wastelink.tracking.services import ingest as pipeline
+
+    batches: list[list[str]] = []
+    release = threading.Event()
+
+    def fake_ingest(fixes, *, now=None, **_kwargs):
+        batches.append([f.device_id for f in fixes])
+        if len(batches) == 1:
+            release.wait(10)  # hold the first transaction while the other requests queue behind it
+        if any(f.device_id == "bad" for f in fixes):
+            raise RuntimeError("boom")
+        return [pipeline.Result(i, "duplicate" if f.device_id == "dup" else "accepted") for i, f in enumerate(fixes)]
+
+    monkeypatch.setattr(pipeline, "ingest", fake_ingest)
+    commit = pipeline.GroupCommit()
+    now = timezone.now()
+    outcome: dict[str, str] = {}
+
+    def send(device: str) -> None:
+        try:
+            outcome[device] = commit.submit(Fix(device_id=device, fix_time=now, lat=12.7, lon=101.1), now).status
+        except RuntimeError:
+            outcome[device] = "error"
+
+    first = threading.Thread(target=send, args=("d0",))
+    first.start()
+    deadline = time.monotonic() + 10
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.01)
+    others = [threading.Thread(target=send, args=(d,)) for d in ["d1", "d2", "dup", "bad", "d3"]]
+    for t in others:
+        t.start()
+    while len(commit._pending) < len(others) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    release.set()
+    for t in [first, *others]:
+        t.join(10)
+    assert outcome == {"d0": "accepted", "d1": "accepted", "d2": "accepted", "dup": "duplicate", "bad": "error",
+                       "d3": "accepted"}  # fmt: skip
+    assert batches[0] == ["d0"] and sorted(batches[1]) == ["bad", "d1", "d2", "d3", "dup"]
+    assert sorted(b[0] for b in batches[2:]) == ["bad", "d1", "d2", "d3", "dup"] and all(len(b) == 1 for b in batches[2:])
+    assert not commit._busy and not commit._pending

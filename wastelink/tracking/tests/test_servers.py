@@ -147,7 +147,9 @@ def server(tmp_path_factory):
     env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}}
     env.update(WASTELINK_HOME=str(home), WASTELINK_LOG_LEVEL="WARNING")
     env.pop("WASTELINK_SQLITE_PATH", None)
-    setup = subprocess.run([str(BIN), "setup"], cwd=home, env=env, capture_output=True, text=True, timeout=300)
+    setup = subprocess.run(
+        [str(BIN), "setup"], cwd=home, env=env, capture_output=True, text=True, timeout=300
+    )
     assert setup.returncode == 0, setup.stderr
     made = subprocess.run([sys.executable, "-c", WORLD], cwd=home, env={**env, "DJANGO_SETTINGS_MODULE": "wastelink.settings"},
                           capture_output=True, text=True, timeout=120)  # fmt: skip
@@ -236,7 +238,12 @@ def test_live_stream_brings_a_position_to_a_viewer_of_the_trip_and_not_to_others
     try:
         # The stream's first line says it is open, and so subscribed to the bus.
         assert viewer.until("retry:", 10) and outsider.until("retry:", 10)
-        point = {"id": "srv-trip", "lat": "12.75", "lon": "101.20", "timestamp": str(server.world["started"] + 60)}
+        point = {
+            "id": "srv-trip",
+            "lat": "12.75",
+            "lon": "101.20",
+            "timestamp": str(server.world["started"] + 60),
+        }
         assert _get(server.url("/?" + urlencode(point), osmand=True)) == (200, b"OK\n")
         assert viewer.until("event: position", 5), viewer.text
         data = json.loads(viewer.text.split("event: position\ndata: ", 1)[1].split("\n", 1)[0])
