@@ -38,7 +38,7 @@ browser:
 demo: install vendor
 	@$(BIN)/wastelink demo load
 	@echo "--- sign in at http://$(HOST):$(PORT)/ with one of the accounts above (OsmAnd devices: port 5055) ---"
-	$(BIN)/wastelink serve --host $(HOST) --port $(PORT) --no-setup
+	$(BIN)/wastelink serve --host $(HOST) --port $(PORT) --no-setup --demo-fleet
 
 test: install vendor browser
 	$(BIN)/wastelink compile_catalogues

@@ -6,9 +6,14 @@ transporter, and a user for every role, so nearly every endpoint test can also c
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from django.db import OperationalError, connection
 from django.test import Client
 
 from wastelink.accounts.models import Organisation, User
@@ -100,3 +105,66 @@ def world(db) -> World:
         "admin": make_user("admin", Role.ADMIN, platform),
     }
     return World(estate_a, estate_b, gen_a, gen_b, gen_outside, receiver, transporter, users)
+
+
+# --- concurrency tests: real transactions, one connection per thread -------------------------------------------
+
+
+@pytest.fixture
+def writers_queue(monkeypatch):
+    """Make the test runner's in-memory SQLite queue writers as the platform's file database does.
+
+    The test database is an in-memory database in shared-cache mode, where a second BEGIN IMMEDIATE fails at once
+    with "database table is locked" (SQLITE_LOCKED, which busy_timeout does not retry). On the platform's file
+    database busy_timeout makes that BEGIN wait for the writer ahead. The wait is added here at that one place: a
+    failed BEGIN started nothing, so retrying it is what busy_timeout does. Nothing else, and no other database, is
+    touched.
+    """
+    if not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
+        return
+    from django.db.backends.sqlite3.base import DatabaseWrapper
+
+    begin = DatabaseWrapper._start_transaction_under_autocommit
+
+    def begin_waiting(self):
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return begin(self)
+            except OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005)
+
+    monkeypatch.setattr(DatabaseWrapper, "_start_transaction_under_autocommit", begin_waiting)
+
+
+@pytest.fixture
+def reference_data(transactional_db):
+    """A transactional test database is emptied after every test: load the code lists and estates again."""
+    from wastelink.registry.services.reference import load_reference_data
+
+    load_reference_data()
+
+
+def race(*calls: Callable[[], Any], timeout: float = 120) -> list[Any]:
+    """Run the calls in threads released together; each result is the return value or the exception raised."""
+    barrier = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(i: int, call: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[i] = call()
+        except BaseException as exc:  # noqa: BLE001 - judged by the test
+            results[i] = exc
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    return results

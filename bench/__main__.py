@@ -14,7 +14,7 @@ import shutil
 import sys
 import tempfile
 
-BENCHMARKS = ("precheck", "pipeline", "osmand_http", "trip_memory")
+BENCHMARKS = ("precheck", "pipeline", "osmand_http", "trip_memory", "alert_latency")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
                 from . import trip_memory
 
                 trip_memory.run(seed=args.seed, scale=args.scale)
+            elif name == "alert_latency":
+                from . import alert_latency
+
+                alert_latency.run(seed=args.seed, scale=args.scale)
             sys.stdout.flush()
     finally:
         if old_name is not None:

@@ -6,7 +6,8 @@ status, so a client can show the reason next to the field it names.
 
 from __future__ import annotations
 
-from django.http import Http404, HttpRequest
+from django.http import Http404
+from django.http.request import HttpRequest, RawPostDataException
 from django.utils import timezone
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -93,6 +94,14 @@ def on_http_error(request, exc: HttpError):
     return _errors(request, [finding], exc.status_code)
 
 
+@api.exception_handler(RawPostDataException)
+def on_form_to_json(request, exc):
+    """A form (multipart or urlencoded) sent to an endpoint that reads a JSON body: its stream was parsed as a form
+    already (CSRF and NUL checks read form fields), so the body cannot be read: say what the endpoint wants."""
+    return _errors(request, [error("body.media_type", "body", "send the body as JSON (Content-Type: application/json)",
+                                   "กรุณาส่งเนื้อหาคำขอเป็น JSON (Content-Type: application/json)")], 415)  # fmt: skip
+
+
 @api.get("/health", auth=None, tags=["platform"], summary="Liveness and database check")
 def health(request):
     from django.db import connection
@@ -105,6 +114,7 @@ def health(request):
 def _mount() -> None:
     from wastelink.accounts.api import router as accounts_router
     from wastelink.audit.api import router as audit_router
+    from wastelink.detection.api import router as detection_router
     from wastelink.manifests.api import router as manifests_router
     from wastelink.permits.api import public_router
     from wastelink.permits.api import router as permits_router
@@ -120,6 +130,7 @@ def _mount() -> None:
     api.add_router("/", public_router)
     api.add_router("/", manifests_router)
     api.add_router("/", tracking_router)
+    api.add_router("/", detection_router)
 
 
 _mount()

@@ -6,10 +6,12 @@ Without DATABASE_URL the platform runs on an SQLite file in the working folder, 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -47,6 +49,7 @@ INSTALLED_APPS = [
     "wastelink.permits",
     "wastelink.manifests",
     "wastelink.tracking",
+    "wastelink.detection",
     "wastelink.web",
 ]
 
@@ -159,6 +162,17 @@ MEDIA_URL = "/media/"  # documents are served through access-checked views, neve
 EMAIL_BACKEND = os.environ.get("WASTELINK_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("WASTELINK_FROM_EMAIL", "wastelink@localhost")
 
+def _json_env(name: str) -> dict:
+    raw = os.environ.get(name, "").strip() or "{}"
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise ImproperlyConfigured(f"{name} must be a JSON object, e.g. {{\"stop_minutes\": 15}}")
+    return value
+
+
 # --- platform tunables ----------------------------------------------------------------------------------------
 WASTELINK = {
     # API tokens: default lifetime in days (0 = no expiry) and the length of the random secret.
@@ -181,6 +195,22 @@ WASTELINK = {
     # the dedicated OsmAnd ingest server started by `wastelink serve`.
     "TRACKING_RETENTION_DAYS": int(os.environ.get("WASTELINK_TRACKING_RETENTION_DAYS", 180)),
     "OSMAND_PORT": int(os.environ.get("WASTELINK_OSMAND_PORT", 5055)),
+    # Detection: overrides of the rules' parameters (names and defaults: core/detection.py RuleSettings and
+    # docs/detection.md), as JSON in WASTELINK_DETECTION, e.g. {"stop_minutes": 15}.
+    "DETECTION": _json_env("WASTELINK_DETECTION"),
+    # Alerts: webhook URLs (comma-separated) that receive each new alert as a JSON POST signed with HMAC-SHA256 of
+    # the body under the secret (header X-Wastelink-Signature: sha256=<hex>); each delivery gets this many
+    # attempts, each with this timeout, waiting backoff × 1, 2, 4 … seconds between them.
+    "ALERT_WEBHOOK_URLS": [
+        u.strip() for u in os.environ.get("WASTELINK_ALERT_WEBHOOK_URLS", "").split(",") if u.strip()
+    ],
+    "ALERT_WEBHOOK_SECRET": os.environ.get("WASTELINK_ALERT_WEBHOOK_SECRET", ""),
+    "ALERT_WEBHOOK_TIMEOUT_S": float(os.environ.get("WASTELINK_ALERT_WEBHOOK_TIMEOUT_S", 5)),
+    "ALERT_WEBHOOK_ATTEMPTS": int(os.environ.get("WASTELINK_ALERT_WEBHOOK_ATTEMPTS", 4)),
+    "ALERT_WEBHOOK_BACKOFF_S": float(os.environ.get("WASTELINK_ALERT_WEBHOOK_BACKOFF_S", 1)),
+    # Alerts: the estate officers of the alert's estates get an email and an in-app notice for alerts of at least
+    # this severity (low, medium or high).
+    "ALERT_EMAIL_MIN_SEVERITY": os.environ.get("WASTELINK_ALERT_EMAIL_MIN_SEVERITY", "high"),
     # Largest accepted upload (GeoJSON boundaries, registry CSV) in bytes.
     "MAX_UPLOAD_BYTES": int(os.environ.get("WASTELINK_MAX_UPLOAD_BYTES", 5 * 1024 * 1024)),
 }

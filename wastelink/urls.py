@@ -11,5 +11,6 @@ urlpatterns = [
     path("", include("wastelink.permits.urls")),
     path("", include("wastelink.manifests.urls")),
     path("", include("wastelink.tracking.urls")),
+    path("", include("wastelink.detection.urls")),
     path("", include("wastelink.web.urls")),
 ]

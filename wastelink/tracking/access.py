@@ -6,7 +6,10 @@ and receivers the trips of their manifests; HQ every estate's; the regulator and
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from wastelink.accounts.access import officer_estate_ids, own_establishment_id, role_of
 from wastelink.core.roles import PARTY_OF_ROLE, Role
@@ -24,15 +27,22 @@ def visible_trips(user) -> QuerySet[Trip]:
     if role == Role.ESTATE_OFFICER:
         estates = list(officer_estate_ids(user) or [])
         return qs.filter(Q(manifest__generator__estate_id__in=estates) | Q(manifest__receiver__estate_id__in=estates))
+    return qs.filter(party_filter(user))
+
+
+def party_filter(user) -> Q:
+    """What a party's user sees of trips (and of their alerts): a transporter its own vehicles', a generator or a
+    receiver its manifests'. Both models have `vehicle` and `manifest`. Matches nothing for anyone else."""
     own = own_establishment_id(user)
+    role = role_of(user)
     party = PARTY_OF_ROLE.get(role) if role else None
     if own and party == "transporter":
-        return qs.filter(vehicle__transporter_id=own)
+        return Q(vehicle__transporter_id=own)
     if own and party == "generator":
-        return qs.filter(manifest__generator_id=own)
+        return Q(manifest__generator_id=own)
     if own and party == "receiver":
-        return qs.filter(manifest__receiver_id=own)
-    return qs.none()
+        return Q(manifest__receiver_id=own)
+    return Q(pk__in=[])
 
 
 def stream_scope(user) -> tuple[set[int], set[str]] | None:
@@ -44,7 +54,10 @@ def stream_scope(user) -> tuple[set[int], set[str]] | None:
     role = role_of(user)
     if role in (Role.REGULATOR, Role.ADMIN):
         return None
-    trips = set(visible_trips(user).filter(state="open").values_list("id", flat=True))
+    # Open trips, and trips closed within the last hour: alerts raised at or after the delivery (a delivery
+    # claimed away from the receiver, a late signal loss) name a trip that has just closed.
+    recent = Q(state="open") | Q(ended_at__gte=timezone.now() - timedelta(hours=1))
+    trips = set(visible_trips(user).filter(recent).values_list("id", flat=True))
     devices: set[str] = set()
     own = own_establishment_id(user)
     if own and PARTY_OF_ROLE.get(role) == "transporter":

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from wastelink.core.telemetry import DecodeError, decode_osmand_json, decode_osmand_query
+from wastelink.detection.access import is_official
 from wastelink.registry.services.fleet import visible_vehicles
 from wastelink.tracking.access import message_visible, stream_scope, visible_trips
 from wastelink.tracking.bus import AsyncQueueSubscriber, get_bus
@@ -64,7 +65,15 @@ async def live_stream(request: HttpRequest):
                                          "message_th": "กรุณาเข้าสู่ระบบ", "severity": "error"}]}, status=401)  # fmt: skip
     scope = await sync_to_async(stream_scope)(user)
     holder = {"scope": scope}
-    subscriber = AsyncQueueSubscriber(get_bus(), keep=lambda m: message_visible(holder["scope"], m))
+    official = await sync_to_async(is_official)(user)
+
+    def keep(m: dict) -> bool:
+        # Alerts reach the parties only once resolved: a driver must not learn that an inspector is on the way.
+        if m.get("type") in ("alert", "alert_updated") and not official and m.get("state") != "resolved":
+            return False
+        return message_visible(holder["scope"], m)
+
+    subscriber = AsyncQueueSubscriber(get_bus(), keep=keep)
 
     async def events():
         try:

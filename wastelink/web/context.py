@@ -12,6 +12,15 @@ OFFICIALS = {Role.ESTATE_OFFICER, Role.HQ_OFFICER, Role.REGULATOR, Role.ADMIN}
 FLEET = {Role.TRANSPORTER_DISPATCHER, Role.TRANSPORTER_DRIVER}
 
 
+def _nav_item(label, target, current: str) -> dict:
+    """A link, or a group of links (a list) shown as one menu; a group is active when one of its links is."""
+    if isinstance(target, list):
+        children = [_nav_item(lbl, url, current) for lbl, url in target]
+        return {"label": label, "url": "", "children": children, "active": any(c["active"] for c in children)}
+    active = current == target or (target != "/" and current.startswith(target))
+    return {"label": label, "url": target, "active": active}
+
+
 def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
@@ -23,15 +32,19 @@ def navigation(request):
     if role in OFFICIALS:
         items += [(_("Review queue"), reverse("review_queue")), (_("Applications"), reverse("applications"))]
     items.append((_("Manifests"), reverse("manifests")))
-    items.append((_("Live map"), reverse("live_map")))
+    tracking = [(_("Live map"), reverse("live_map"))]
+    if role in OFFICIALS or role in FLEET:
+        tracking.append((_("Vehicles"), reverse("vehicle_status")))
+    tracking.append((_("Alerts"), reverse("alert_queue")))
+    if role in OFFICIALS:
+        tracking.append((_("Alert dashboard"), reverse("alert_dashboard")))
+    items.append((_("Tracking"), tracking))
     if role in OFFICIALS:
         items += [(_("Oversight"), reverse("manifests_overdue")), (_("Mass balance"), reverse("mass_balance"))]
     if role in (Role.RECEIVER_OPERATOR, Role.RECEIVER_CERTIFIER):
         items.append((_("Gate"), reverse("gate")))
     items += [(_("Permits"), reverse("permits")), (_("Estates map"), reverse("estates_map")),
               (_("Establishments"), reverse("establishments"))]  # fmt: skip
-    if role in OFFICIALS or role in FLEET:
-        items.append((_("Vehicles"), reverse("vehicle_status")))
     if role in (Role.HQ_OFFICER, Role.REGULATOR, Role.ADMIN):
         items.append((_("Audit trail"), reverse("audit_log")))
     items.append((_("Waste codes"), reverse("waste_codes")))
@@ -42,9 +55,6 @@ def navigation(request):
 
     return {
         "unread_notifications": Notification.objects.filter(user=user, read_at=None).count(),
-        "nav": [
-            {"label": label, "url": url, "active": current == url or (url != "/" and current.startswith(url))}
-            for label, url in items
-        ],  # fmt: skip
+        "nav": [_nav_item(label, target, current) for label, target in items],
         "user_role": role.value if role else "",
     }

@@ -12,18 +12,14 @@ the same with DATABASE_URL=postgres://….
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
 from django.utils import timezone
 
-from conftest import World, make_establishment, make_user
+from conftest import World, make_establishment, make_user, race
 from wastelink.accounts.models import Organisation
 from wastelink.audit.models import AuditRecord
 from wastelink.audit.services import verify_chain
@@ -63,32 +59,8 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _writers_queue_on_the_in_memory_test_database(monkeypatch):
-    """Make the test runner's in-memory SQLite queue writers as the platform's file database does.
-
-    The test database is an in-memory database in shared-cache mode, where a second BEGIN IMMEDIATE fails at once
-    with "database table is locked" (SQLITE_LOCKED, which busy_timeout does not retry). On the platform's file
-    database busy_timeout makes that BEGIN wait for the writer ahead. The wait is added here at that one place: a
-    failed BEGIN started nothing, so retrying it is what busy_timeout does. Nothing else, and no other database, is
-    touched.
-    """
-    if not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
-        return
-    from django.db.backends.sqlite3.base import DatabaseWrapper
-
-    begin = DatabaseWrapper._start_transaction_under_autocommit
-
-    def begin_waiting(self):
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return begin(self)
-            except OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.005)
-
-    monkeypatch.setattr(DatabaseWrapper, "_start_transaction_under_autocommit", begin_waiting)
+def _writers_queue(writers_queue):
+    """SQLite's in-memory test database queues writers as the file database does (conftest.writers_queue)."""
 
 
 @pytest.fixture
@@ -160,29 +132,6 @@ def widen_the_race(monkeypatch):
         time.sleep(PAUSE_S)
 
     monkeypatch.setattr(custody, "next_state_or_409", slow)
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; each result is the return value or the exception raised."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = call()
-        except BaseException as exc:  # noqa: BLE001 - judged by the test
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results
 
 
 def remaining(w) -> Decimal:

@@ -9,14 +9,13 @@ reading the state and writing it.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connection
 
+from conftest import race
 from wastelink.accounts.models import User
 from wastelink.audit.models import AuditRecord
 from wastelink.audit.services import verify_chain
@@ -25,7 +24,6 @@ from wastelink.permits.models import ApplicationLine, Permit, PermitApplication,
 from wastelink.permits.schemas import DecisionIn, LineDecision
 from wastelink.permits.services import applications as apps
 from wastelink.permits.services import review
-from wastelink.registry.services.reference import load_reference_data
 
 from .conftest import draft
 
@@ -39,38 +37,9 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
-def _writers_queue_on_the_in_memory_test_database(monkeypatch):
-    """Make the test runner's in-memory SQLite queue writers as the platform's file database does.
+def _writers_queue(writers_queue):
+    """SQLite's in-memory test database queues writers as the file database does (conftest.writers_queue)."""
 
-    The in-memory test database is one shared cache, where a second BEGIN IMMEDIATE is refused at once with
-    "database table is locked" (SQLITE_LOCKED, which busy_timeout never retries). On a file database, as the
-    platform runs, busy_timeout makes that BEGIN wait for the writer ahead. Here the wait is added at the same
-    place, and only there: a failed BEGIN started nothing, so trying it again is exactly what busy_timeout does.
-    Any other error, and every other database, is left alone.
-    """
-    if not (connection.vendor == "sqlite" and connection.is_in_memory_db()):
-        return
-    from django.db.backends.sqlite3.base import DatabaseWrapper
-
-    begin = DatabaseWrapper._start_transaction_under_autocommit
-
-    def begin_waiting(self):
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                return begin(self)
-            except OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.005)
-
-    monkeypatch.setattr(DatabaseWrapper, "_start_transaction_under_autocommit", begin_waiting)
-
-
-@pytest.fixture
-def reference_data(transactional_db):
-    """A transactional test database is emptied after every test: load the code lists and estates again."""
-    load_reference_data()
 
 
 @pytest.fixture
@@ -90,29 +59,6 @@ def widen_the_race(monkeypatch):
         return target
 
     monkeypatch.setattr(review, "next_application_state", slow)
-
-
-def race(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in parallel threads released together; each result is the return value or the exception."""
-    barrier = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(i: int, call: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=20)
-            results[i] = call()
-        except BaseException as exc:  # noqa: BLE001 - reported to the test below
-            results[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads), "a thread hung"
-    return results
 
 
 def under_review(w) -> PermitApplication:

@@ -29,6 +29,7 @@ class Fence:
     kind: str  # estate / site / rest_area / hot_spot
     name: str
     establishment_id: int | None = None
+    receiver: bool = False  # a site of a licensed receiver: a waste facility (detection: wrong destination)
 
 
 def _circle(lat: float, lon: float, radius_m: float, sides: int = 16):
@@ -60,7 +61,7 @@ class FenceIndex:
         for est in Establishment.objects.filter(lat__isnull=False, lon__isnull=False).filter(
                 is_generator=True) | Establishment.objects.filter(lat__isnull=False, lon__isnull=False, is_receiver=True):  # fmt: skip
             geoms.append(_circle(est.lat, est.lon, SITE_RADIUS_M))
-            fences.append(Fence(f"site:{est.id}", "site", est.name_en or est.name_th, est.id))
+            fences.append(Fence(f"site:{est.id}", "site", est.name_en or est.name_th, est.id, est.is_receiver))
         for g in Geofence.objects.filter(active=True):
             geoms.append(shape(g.geometry))
             fences.append(Fence(f"fence:{g.id}", g.kind, g.name, g.establishment_id))

@@ -42,3 +42,9 @@ def test_binary_uploads_with_nul_bytes_are_not_refused(permit_world):  # noqa: F
     pdf = SimpleUploadedFile("a.pdf", b"%PDF-1.4\n\x00\x01binary\n%%EOF\n", content_type="application/pdf")
     r = permit_world.client("gen_a").post(f"/api/v1/applications/{app.id}/documents", {"kind": "other", "file": pdf})
     assert r.status_code == 201
+
+
+def test_a_form_posted_to_a_json_endpoint_is_refused_as_bad_input_not_a_500(world):
+    """The NUL check reads form fields; a JSON endpoint sent a form must still be able to read the body."""
+    r = world.client("gen_a").post("/api/v1/tokens", {"name": "phone", "scopes": "read"})
+    assert r.status_code == 415 and r.json()["errors"][0]["field"] == "body", r.content

@@ -6,7 +6,7 @@ import uvicorn
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -18,8 +18,10 @@ class Command(BaseCommand):
         parser.add_argument("--osmand-port", type=int, default=settings.WASTELINK["OSMAND_PORT"],
                             help="port of the OsmAnd ingest server (0 to not start it)")  # fmt: skip
         parser.add_argument("--no-setup", action="store_true", help="skip migrations and reference data")
+        parser.add_argument("--demo-fleet", action="store_true",
+                            help="drive a simulated fleet on the demo data (make demo): the live map moves, alerts appear")  # fmt: skip
 
-    def handle(self, *args, host, port, osmand_port, no_setup, **options):
+    def handle(self, *args, host, port, osmand_port, no_setup, demo_fleet, **options):
         if not no_setup:
             call_command("setup")
         if not finders.find("vendor/leaflet/leaflet.js"):
@@ -32,6 +34,21 @@ class Command(BaseCommand):
             self.stdout.write(f"OsmAnd ingest on http://{host}:{osmand_port}/  (also at /osmand on the main port)")
             servers.append(uvicorn.Server(uvicorn.Config("wastelink.tracking.ingest_asgi:application", host=host,
                                                          port=osmand_port, lifespan="off", log_level="warning")))  # fmt: skip
+
+        from wastelink.detection.services.engine import AlertEngine, rule_settings
+        from wastelink.detection.services.worker import DetectionWorker
+
+        try:
+            rules = rule_settings()
+        except ValueError as exc:
+            raise CommandError(f"WASTELINK_DETECTION: {exc}") from exc
+        DetectionWorker(AlertEngine(rules)).start()  # the rules run beside ingest, off the request threads
+        self.stdout.write("detection running (rules: docs/detection.md)")
+        if demo_fleet:
+            from wastelink.simulation.fleet import DemoFleet
+
+            DemoFleet().start()
+            self.stdout.write("demo fleet driving: simulated trucks (manifests SIM-F…) with incidents among clean trips")
 
         async def run_all():
             await asyncio.gather(*(s.serve() for s in servers))

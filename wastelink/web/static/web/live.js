@@ -27,6 +27,7 @@
     if (bounds.length) map.fitBounds(bounds, { padding: [40, 40], maxZoom: 12 });
   });
   var source = new EventSource(el.dataset.stream);
+  window.wastelinkLive = { map: map, source: source };  // for the page's other layers (alerts)
   source.onopen = function () { status.textContent = "live"; status.className = "tag state-active"; };
   source.onerror = function () { status.textContent = "reconnecting"; status.className = "tag HM"; };
   source.addEventListener("position", function (e) {
