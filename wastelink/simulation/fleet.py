@@ -1,8 +1,8 @@
 """The demo's simulated fleet: while `make demo` serves, trucks drive, the live map moves and alerts appear.
 
 Round after round, the fleet builds a scenario from the demo data (`wastelink simulate`'s generator: realistic
-GPS, incidents of every kind among clean trips), moves it so that its first pickups lie a little in the past
-(the first alerts are there when someone first looks), loads it as manifests in transit, and drives its fixes
+GPS, incidents of every kind among clean trips), moves it so that its first pickups lie an hour and a half in
+the past (trucks are already on the road, and the first alerts are there, when someone first looks), loads it as manifests in transit, and drives its fixes
 through the ingest pipeline as the wall clock reaches them. Detection is the server's own worker: the fleet is
 just devices. Manifests are numbered `SIM-F<round>-<n>`.
 """
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class DemoFleet:
-    def __init__(self, *, trips: int = 14, seed: int = 2569, head_start: timedelta = timedelta(minutes=40)) -> None:
+    def __init__(self, *, trips: int = 24, seed: int = 2569, head_start: timedelta = timedelta(minutes=90)) -> None:
         self.trips, self.seed, self.head_start = trips, seed, head_start
         self._stop = threading.Event()
         self.rounds = 0

@@ -437,3 +437,9 @@ def test_home_shows_own_establishment(world):
     body = world.client("gen_a").get("/").content.decode()
     assert f'href="/establishments/{world.gen_a.id}/"' in body
     assert Establishment.objects.count() == 5
+
+
+def test_a_page_that_is_not_there_or_not_yours_is_a_404_in_the_platform_layout(world):
+    r = world.client("gen_a").get("/alerts/987654/")
+    body = r.content.decode()
+    assert r.status_code == 404 and "ไม่พบหน้านี้" in body and 'href="/"' in body and "<nav" in body
