@@ -6,7 +6,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpResponse
 from ninja import Field, File, Query, Router, Schema, Status, UploadedFile
 from pydantic import field_validator
 
@@ -26,6 +25,7 @@ from wastelink.manifests.schemas import (
 )
 from wastelink.manifests.services import corrections, custody, oversight
 from wastelink.manifests.services.document import document_hash, document_of
+from wastelink.web.responses import pdf_response
 
 router = Router(tags=["manifests"])
 
@@ -200,9 +200,7 @@ def pdf(request, number: str):
     from wastelink.manifests.printing import render_manifest
 
     m = custody.get_manifest(actor=request.user, number=number)
-    response = HttpResponse(render_manifest(m), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{m.number}.pdf"'
-    return response
+    return pdf_response(render_manifest(m), m.number)
 
 
 @router.post("/manifests/{number}/schedule", response=ManifestOut, summary="Generator's certifier signs")

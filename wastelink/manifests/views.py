@@ -41,6 +41,7 @@ from wastelink.manifests.services.document import document_hash, document_of
 from wastelink.permits.models import PermitLine, PhysicalForm
 from wastelink.registry.models import ManagementMethod, Vehicle
 from wastelink.web.forms import attempt, parse
+from wastelink.web.responses import pdf_response
 
 
 @login_required
@@ -195,9 +196,7 @@ def pdf(request: HttpRequest, number: str) -> HttpResponse:
         m = custody.get_manifest(actor=request.user, number=number)
     except DomainError:
         raise Http404 from None
-    response = HttpResponse(render_manifest(m), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{m.number}.pdf"'
-    return response
+    return pdf_response(render_manifest(m), m.number)
 
 
 @login_required

@@ -6,7 +6,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from django.http import HttpResponse
 from ninja import Field, File, Form, Query, Router, Schema, Status, UploadedFile
 
 from wastelink.permits.access import visible_applications, visible_permits, visible_streams
@@ -25,6 +24,7 @@ from wastelink.permits.services import applications as apps
 from wastelink.permits.services import permits as permit_services
 from wastelink.permits.services import review, streams
 from wastelink.permits.services.common import bad, not_found
+from wastelink.web.responses import pdf_response
 
 router = Router(tags=["permits"])
 public_router = Router(tags=["public"])
@@ -321,9 +321,7 @@ def certificate(request, number: str):
     from wastelink.permits.certificate import render_certificate
 
     permit = permit_services.get_permit(actor=request.user, number=number)
-    response = HttpResponse(render_certificate(permit), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{permit.number}.pdf"'
-    return response
+    return pdf_response(render_certificate(permit), permit.number)
 
 
 for _action in ("suspend", "reinstate", "revoke"):

@@ -27,6 +27,7 @@ from wastelink.permits.services import streams as stream_services
 from wastelink.permits.services.review import review_queue as queue_items
 from wastelink.registry.models import ManagementMethod
 from wastelink.web.forms import attempt, parse
+from wastelink.web.responses import pdf_response
 
 from .access import visible_applications, visible_streams
 
@@ -246,9 +247,7 @@ def certificate(request: HttpRequest, number: str) -> HttpResponse:
         permit = permit_services.get_permit(actor=request.user, number=number)
     except DomainError:
         raise Http404 from None
-    response = HttpResponse(render_certificate(permit), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="{permit.number}.pdf"'
-    return response
+    return pdf_response(render_certificate(permit), permit.number)
 
 
 def verify(request: HttpRequest, number: str) -> HttpResponse:
