@@ -47,6 +47,7 @@ class RuleSettings:
     corridor_min_points: int = 2  # ... seen by at least this many fixes (one noisy fix is not a deviation)
     stop_radius_m: float = 200.0  # stationary: every fix within this distance of where the stop began
     stop_minutes: float = 10.0  # ... for longer than this, away from the origin, destination and rest areas
+    moving_kmh: float = 5.0  # a fix whose device reports at least this speed is not part of a stop
     signal_loss_minutes: float = 10.0  # no fix for this long while in transit
     reappear_far_m: float = 2_000.0  # a signal that comes back farther than this from where it was lost
     facility_dwell_minutes: float = 5.0  # dwelling this long at another waste facility
@@ -264,6 +265,9 @@ def unauthorised_stop(state: TripState, obs: Observation, s: RuleSettings) -> Fi
                or _at_place(obs, state.plan.destination, s.delivery_radius_m)
                or any(z.kind in (REST_AREA, FACILITY) for z in obs.zones))  # fmt: skip
     fixes = state.stop_fixes
+    if obs.speed_kmh is not None and obs.speed_kmh >= s.moving_kmh:
+        fixes.clear()  # the device says it is rolling (in or out of a refuel stop, a queue): not standing
+        return None
     left = False
     while fixes and distance_m(fixes[0].lat, fixes[0].lon, obs.lat, obs.lon) > s.stop_radius_m:
         fixes.popleft()
@@ -306,6 +310,8 @@ def wrong_facility(state: TripState, obs: Observation, s: RuleSettings) -> Firin
     """Dwelling at a waste facility that is neither the manifest's receiver nor its origin."""
     expected = {p.key for p in (state.plan.origin, state.plan.destination) if p is not None}
     zone = next((z for z in obs.zones if z.kind == FACILITY and z.key not in expected), None)
+    if zone is not None and _at_place(obs, state.plan.destination, s.delivery_radius_m):
+        zone = None  # queuing for its own receiver, next door to another facility: not a visit there
     if zone is None:
         state.facility_key = state.facility_since = None
         return None

@@ -73,7 +73,9 @@ def plan_specs(n: int, rng: random.Random, difficulty: str = "standard") -> list
     the rules' thresholds (HARD_CLEAN_LOOKS, HARD_VARIANTS)."""
     if difficulty not in DIFFICULTIES:
         raise ValueError(f"difficulty must be one of {', '.join(DIFFICULTIES)}, not {difficulty!r}")
-    looks, all_variants = (CLEAN_LOOKS, VARIANTS) if difficulty == "standard" else (HARD_CLEAN_LOOKS, HARD_VARIANTS)
+    looks, all_variants = (
+        (CLEAN_LOOKS, VARIANTS) if difficulty == "standard" else (HARD_CLEAN_LOOKS, HARD_VARIANTS)
+    )
     specs, seen = [], dict.fromkeys(RULES, 0)
     for i in range(n // 2):
         kind = RULES[i % len(RULES)]
@@ -190,6 +192,8 @@ class TripMaker:
         self.failures: Counter = Counter()
         self.successes: Counter = Counter()
         self.hopeless: set[tuple[Spec, str]] = set()
+        # The device of the trip being drawn (_make sets it): what a manoeuvre timed by its reports needs.
+        self.device = Device(interval_s=30.0, sigma_m=10.0)
 
     # -- choosing ---------------------------------------------------------------------------------------------
 
@@ -240,12 +244,13 @@ class TripMaker:
         late = spec.kind == OVERDUE or spec.look == "late_but_ok"
         cruise = rng.uniform(33, 42) if late else rng.uniform(50, 72)
         trip = _Drive(move, info, rng, cruise)
-        self.device = device  # what a manoeuvre timed by the reporting interval needs
+        self.device = device
         act = getattr(self, f"_{spec.kind or spec.look or 'plain'}")
         extra = act(trip, spec) or {}
         trip.finish(dest_spot)
+        queued = extra.get("queued_until", 0.0)  # (the head of a gate queue may lie within the site's circle)
         arrive = next(t for t, x, y in zip(move.t, move.x, move.y, strict=True)
-                      if t > 0 and math.hypot(x - info.dest_xy[0], y - info.dest_xy[1]) <= SITE_RADIUS_M)  # fmt: skip
+                      if t > queued and math.hypot(x - info.dest_xy[0], y - info.dest_xy[1]) <= SITE_RADIUS_M)  # fmt: skip
         # The origin wait: a few minutes, or, for a late trip, as long as it takes to make it late.
         wait = rng.uniform(3, 20) * 60
         grace = self.settings.overdue_grace_minutes * 60
@@ -274,9 +279,7 @@ class TripMaker:
             )
         full.dwell(max(0.0, delivered - full.now))
         expected = (
-            (arrive - lateness)
-            if late
-            else max(estimate, delivered - grace + rng.uniform(15, 40) * 60)
+            (arrive - lateness) if late else max(estimate, delivered - grace + rng.uniform(15, 40) * 60)
         )
         silences = [(a + wait, b + wait) for a, b in extra.get("silences", [])]
         if spec.look == "short_gap":
@@ -368,12 +371,13 @@ class TripMaker:
         trip.track.dwell(rng.uniform(4, 9) * 60)
         trip.rejoin(s + 80)
 
-    def _gate_queue(self, trip: _Drive, spec: Spec) -> None:
+    def _gate_queue(self, trip: _Drive, spec: Spec) -> dict:
         """10–40 min in the queue of trucks before the receiver's gate, 250–480 m from the receiver (within the
         delivery radius the rules excuse), creeping forward now and then, then in."""
         rng, line, dest = self.rng, trip.info.line, trip.info.dest_xy
 
-        def at_distance(metres: float) -> float:  # the last point of the route this far (straight) from the receiver
+        def at_distance(metres: float) -> float:
+            """The last point of the route this far (in a straight line) from the receiver."""
             ss = np.arange(line.length, max(0.0, line.length - 3_000), -5.0)
             far = np.hypot(*(np.array([line.at(x) for x in ss]) - dest).T) >= metres
             if not far.any():
@@ -390,6 +394,7 @@ class TripMaker:
             if trip.track.now < end and trip.s + step <= head:
                 trip.track.drive(np.array([line.at(trip.s + step)]), rng, 6, 0, wander_kmh=1, low_kmh=4)
                 trip.s += step
+        return {"queued_until": trip.track.now}
 
     def _urban_canyon(self, trip: _Drive, spec: Spec) -> dict:
         """Multipath by tall buildings or a flyover: a burst of fixes 60–250 m off, for under 90 s; half the time
@@ -431,23 +436,32 @@ class TripMaker:
         span = minutes * 60 * kmh / 3.6
         s = trip.info.pick(rng, span)
         trip.go(s, kmh)
-        begin = trip.track.now
-        trip.track.drive(sub_path(line, s, s + span)[1:], rng, kmh, kmh, wander_kmh=2, low_kmh=15, high_kmh=25)
+        mark = trip.track.mark()
+        trip.track.drive(
+            sub_path(line, s, s + span)[1:], rng, kmh, kmh, wander_kmh=2, low_kmh=15, high_kmh=25
+        )
         trip.s = s + span
-        if trip.track.now - begin < 10 * 60:
-            raise Retry("the climb took under 10 min")
+        ts, _, _, vs = trip.track.arrays()
+        # On the move for 10 min or more (a red light at a junction on the way is no climb).
+        moving = np.diff(ts[mark - 1 :])[vs[mark:] > 1].sum()
+        if moving < 10 * 60:
+            raise Retry("the climb took under 10 min on the move")
 
     def _late_but_ok(self, trip: _Drive, spec: Spec) -> None:
         return None  # a slow trip after a long wait at the origin (_make): late, within the grace
 
-    def _multipath(self, fixes: list[list], at_unix: float, outward: np.ndarray | None, rng: random.Random) -> None:
+    def _multipath(
+        self, fixes: list[list], at_unix: float, outward: np.ndarray | None, rng: random.Random
+    ) -> None:
         """3–6 fixes (fewer from a device that sends fewer in 90 s) moved 60–250 m, mostly the same way (the
         reflection that misleads the receiver changes slowly), all within 90 s."""
         first = next((i for i, f in enumerate(fixes) if f[0] >= at_unix), None)
         if first is None or first < 1:
             raise Retry("no fixes for the burst")
         count = rng.randint(3, 6)
-        while count > 1 and (first + count > len(fixes) or fixes[first + count - 1][0] - fixes[first][0] >= 90):
+        while count > 1 and (
+            first + count > len(fixes) or fixes[first + count - 1][0] - fixes[first][0] >= 90
+        ):
             count -= 1
         if first + count >= len(fixes) - 1:
             raise Retry("the burst at the end of the trip")
@@ -537,7 +551,9 @@ class TripMaker:
         trip.go(s, 0, extra=shoulder)
         begin = trip.track.mark() - 1  # the sample at which the truck stands
         # borderline: 11–13 min, just over the rule's 10
-        trip.track.dwell((self.rng.uniform(11, 13) if spec.variant == "borderline" else self.rng.uniform(15, 40)) * 60)
+        trip.track.dwell(
+            (self.rng.uniform(11, 13) if spec.variant == "borderline" else self.rng.uniform(15, 40)) * 60
+        )
         end = trip.track.mark() - 1
         trip.rejoin(s + 100)
         return {"stop": (begin, end)}
@@ -709,8 +725,8 @@ class TripMaker:
         gap = rng.uniform(11.1, 12.9) * 60  # between the last fix before and the first after
         span = (gap + 180) * trip.cruise / 3.6
         s = trip.info.pick(rng, 300, 500)
-        if s + span > line.length - EDGE - 300 or not trip.info.free(s + span - 300, s + span + 300):
-            raise Retry("no free place to come back")
+        if s + span > line.length - EDGE - 300:  # (it may pass what lies beside the route: every truck does)
+            raise Retry("no room to come back before the destination")
         trip.go(s, trip.cruise)
         begin = trip.track.now
         trip.go(s + span, trip.cruise)
@@ -736,7 +752,9 @@ class TripMaker:
             if least > 3_000:
                 raise Retry("the fixes are too far apart in time for a 1–3 km jump to be too fast")
             angle, far = rng.uniform(0, 2 * math.pi), rng.uniform(least, 3_000)
-            fixes[first][1:3] = (np.array(fixes[first - 1][1:3]) + far * np.array([math.cos(angle), math.sin(angle)])).tolist()
+            fixes[first][1:3] = (
+                np.array(fixes[first - 1][1:3]) + far * np.array([math.cos(angle), math.sin(angle)])
+            ).tolist()
             fixes[first].append("spoof")
             return
         # 5–50 km from where the device last truly was (a little more than 5: the truck moves on meanwhile).
@@ -788,8 +806,9 @@ class TripMaker:
             )
         if kind == SIGNAL_LOSS:
             ((a, b),) = [(x + wait, y + wait) for x, y in extra["silences"]]
-            before = [f for f in d.fixes if f[0] < start_unix + a]
-            after = [f for f in d.fixes if f[0] > start_unix + b]
+            # (by the silence's middle: a fix sent just before it may carry a time rounded into it)
+            before = [f for f in d.fixes if f[0] < start_unix + (a + b) / 2]
+            after = [f for f in d.fixes if f[0] > start_unix + (a + b) / 2]
             if not before or not after:
                 raise Retry("silence at an end of the trip")
             gap = math.hypot(after[0][1] - before[-1][1], after[0][2] - before[-1][2])
@@ -806,8 +825,9 @@ class TripMaker:
         for f in spoofed:
             f.pop()
         lon, lat = wgs(spoofed[0][1], spoofed[0][2])
-        return Incident(IMPLAUSIBLE_MOVEMENT, spoofed[0][0], spoofed[-1][0], round(lat, 6), round(lon, 6),
-                        d.spec.variant)
+        return Incident(
+            IMPLAUSIBLE_MOVEMENT, spoofed[0][0], spoofed[-1][0], round(lat, 6), round(lon, 6), d.spec.variant
+        )
 
 
 class _Drive:

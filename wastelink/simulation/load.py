@@ -145,9 +145,15 @@ def load(scenario: dict, *, now: datetime | None = None, keep_future: bool = Fal
 def _trip(i: int, t: dict, sites: dict, vehicles: dict, routes: dict, out: Loaded) -> str:
     where = f"trips[{i}]"
     number = manifest_number(t["id"])
-    if Manifest.objects.filter(number=number).exists():
-        return number
     generator, receiver = sites.get(t["from"]), sites.get(t["to"])
+    existing = Manifest.objects.filter(number=number).first()
+    if existing is not None:
+        start = time_of(t["start"], f"{where}.start") + out.shift
+        if (existing.generator_id, existing.receiver_id, existing.planned_pickup_at) != (
+                getattr(generator, "id", None), getattr(receiver, "id", None), start):  # fmt: skip
+            raise ScenarioError(f"{where}.id", f"manifest {number} exists from another scenario: load each scenario "
+                                               "into its own database, or give its trips other ids")  # fmt: skip
+        return number  # this scenario, loaded before
     if generator is None or receiver is None:
         raise ScenarioError(f"{where}.{'from' if generator is None else 'to'}", "no such site in world.sites")
     vehicle = vehicles.get(t["vehicle"])

@@ -50,6 +50,8 @@ class Result:
     by_variant: Counter = field(default_factory=Counter)  # (kind, variant, detected) → count
     variant_latency_s: dict[tuple[str, str], list[float]] = field(default_factory=lambda: defaultdict(list))
     missed: list[tuple[str, str]] = field(default_factory=list)  # (trip, kind)
+    missed_variants: list[str | None] = field(default_factory=list)  # the variant of each missed incident
+    looks: Counter = field(default_factory=Counter)  # look → clean trips
     # Alerts on clean trips: (trip, rule, look); other alerts on incident trips: (trip, labelled kind, rule).
     false_alerts: list[tuple[str, str, str | None]] = field(default_factory=list)
     extra_alerts: list[tuple[str, str, str]] = field(default_factory=list)
@@ -147,6 +149,7 @@ def evaluate(scenario: Scenario, truth: list[TruthLine], settings: RuleSettings 
         firings = [f for f in fired.get(line.trip, []) if not f.update]
         if line.clean:
             out.clean += 1
+            out.looks[line.look] += 1
             out.false_alerts += [(line.trip, f.rule, line.look) for f in firings]
             continue
         for incident in line.incidents:
@@ -163,13 +166,13 @@ def evaluate(scenario: Scenario, truth: list[TruthLine], settings: RuleSettings 
             out.by_variant[(incident.kind, incident.variant, match is not None)] += 1
             if match is None:
                 out.missed.append((line.trip, incident.kind))
+                out.missed_variants.append(incident.variant)
                 continue
             out.detected[incident.kind] += 1
             out.latency_s[incident.kind].append((match.fired_at - start).total_seconds())
-            if incident.variant:
-                out.variant_latency_s[(incident.kind, incident.variant)].append(
-                    (match.fired_at - start).total_seconds()
-                )
+            out.variant_latency_s[(incident.kind, incident.variant)].append(
+                (match.fired_at - start).total_seconds()
+            )
             firings.remove(match)
         out.extra_alerts += [(line.trip, line.incidents[0].kind, f.rule) for f in firings]
     return out
@@ -183,23 +186,37 @@ def report(r: Result) -> str:
         med = f"{statistics.median(lat) / 60:.1f}" if lat else "–"
         top = f"{max(lat) / 60:.1f}" if lat else "–"
         rows.append(f"{kind:<22} {n:>9} {d:>8} {d / n if n else 0:>7.0%} {med:>20} {top:>6}")
-    variants = sorted({(k, v) for k, v, _ in r.by_variant if v})
+    # The variants of the kinds that have named ones (an unnamed one is the standard incident of its kind).
+    named = {k for k, v, _ in r.by_variant if v}
+    variants = sorted(
+        {(k, v) for k, v, _ in r.by_variant if k in named}, key=lambda kv: (RULES.index(kv[0]), kv[1] or "")
+    )
     for k, v in variants:
         hit, miss = r.by_variant[(k, v, True)], r.by_variant[(k, v, False)]
         lat = r.variant_latency_s.get((k, v))
-        med = f", latency median {statistics.median(lat) / 60:.1f} min" if lat else ""
-        rows.append(f"  {k} / {v}: {hit} of {hit + miss} detected{med}")
+        med = (
+            f", latency median {statistics.median(lat) / 60:.1f} min, max {max(lat) / 60:.1f}" if lat else ""
+        )
+        rows.append(f"  {k} / {v or 'standard'}: {hit} of {hit + miss} detected{med}")
     per100 = 100 * len(r.false_alerts) / r.clean if r.clean else 0.0
     rows.append(f"false alerts on clean trips: {len(r.false_alerts)} ({per100:.1f} per 100 clean trips)")
     for (rule, look), n in sorted(Counter((rule, look) for _, rule, look in r.false_alerts).items(), key=str):
         rows.append(f"  {rule} on {look or 'plain'} trips: {n}")
+    by_look = Counter(look for _, _, look in r.false_alerts)
+    if r.looks:
+        rows.append("  per 100 clean trips of each look (alerts/trips): " + ", ".join(
+            f"{look or 'plain'} {100 * by_look[look] / n:.1f} ({by_look[look]}/{n})"
+            for look, n in sorted(r.looks.items(), key=lambda kv: kv[0] or "")))  # fmt: skip
     rows.append(f"other alerts on incident trips: {len(r.extra_alerts)}")
     for (kind, rule), n in sorted(Counter((k, rule) for _, k, rule in r.extra_alerts).items()):
         rows.append(f"  {rule} on {kind} trips: {n}")
     if r.missed:
         rows.append(
             "missed: "
-            + ", ".join(f"{t} ({k})" for t, k in r.missed[:20])
+            + ", ".join(
+                f"{t} ({k}{'/' + v if v else ''})"
+                for (t, k), v in zip(r.missed[:20], r.missed_variants, strict=False)
+            )
             + (" …" if len(r.missed) > 20 else "")
         )
     return "\n".join(rows)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -590,3 +591,23 @@ def test_settings_from_a_mapping():
 def test_settings_refuse_unknown_names_and_negative_values(values, message):
     with pytest.raises(ValueError, match=message):
         RuleSettings.from_mapping(values)
+
+
+def test_fixes_whose_device_reports_movement_are_not_part_of_a_stop():
+    """A 9-minute refuel stop with the truck rolling in and out at 20–30 km/h within 200 m is not a stop."""
+    rolling = [Observation(t(s), *pos(5_000 + 10 * (s - 300) / 30, 0), speed_kmh=25.0) for s in (300, 330)]
+    standing = [replace(o, speed_kmh=0.0) for o in park(360, 900, 5_100)]
+    leaving = [Observation(t(s), *pos(5_150 + 10 * (s - 930) / 30, 0), speed_kmh=22.0) for s in (930, 960)]
+    fixes = drive(0, 270) + rolling + standing + leaving + drive(990, 1_500, east0=5_400)
+    assert of(run(fixes), UNAUTHORISED_STOP) == []
+    # The same standing, but counted from the rolling fixes (no speeds reported), would have been ten minutes.
+    unknown = [replace(o, speed_kmh=None) for o in rolling + standing + leaving]
+    assert len(of(run(drive(0, 270) + unknown + drive(990, 1_500, east0=5_400)), UNAUTHORISED_STOP)) == 1
+
+
+def test_queuing_for_the_own_receiver_beside_another_facility_is_not_a_wrong_destination():
+    neighbour = Zone(FACILITY, "site:8", "the plant next door")
+    queue = park(0, 1_800, 12_000 - 450, zones=(neighbour,))  # 450 m from the receiver, inside the neighbour's site
+    assert of(run(queue), WRONG_DESTINATION) == []
+    far = park(0, 1_800, 6_000, zones=(neighbour,))  # the same facility, far from the receiver: a visit
+    assert len(of(run(far), WRONG_DESTINATION)) == 1

@@ -65,10 +65,13 @@ def scenario_trip_ids(truth: Iterable[TruthTrip], trips: Iterable[Any] | None = 
             "id", "device_id", "started_at", "ended_at")  # fmt: skip
     out: dict[int, str] = {}
     for trip in trips:
-        named = by_number.get(getattr(trip, "manifest_number", None) or "")
+        number = getattr(trip, "manifest_number", None) or ""
+        named = by_number.get(number)
         if named is not None:
             out[trip.id] = named
             continue
+        if number.startswith(manifest_number("")):
+            continue  # another scenario's trip (its own SIM- number): never matched by device and time
         chosen = _by_time(trip, by_device.get(trip.device_id, []))
         if chosen is not None:
             out[trip.id] = chosen.trip

@@ -14,13 +14,21 @@ START = datetime(2025, 6, 2, tzinfo=UTC)
 TRIPS = 70  # five incidents of every kind, both variants of each kind that has them
 
 
-def draw(seed: int, trips: int = TRIPS):
+HARD_TRIPS = 90  # three of every hard look, two or more of every variant
+
+
+def draw(seed: int, trips: int = TRIPS, difficulty: str = "standard"):
     rng = random.Random(f"world:{seed}")
     built = build_world(synthetic_candidates(rng, vehicles=10), rng)
-    scenario, truth = generate(built, trips=trips, seed=seed, start=START)
+    scenario, truth = generate(built, trips=trips, seed=seed, start=START, difficulty=difficulty)
     return built, scenario, truth
 
 
 @pytest.fixture(scope="session")
 def drawn():
     return draw(11)
+
+
+@pytest.fixture(scope="session")
+def drawn_hard():
+    return draw(11, HARD_TRIPS, "hard")

@@ -44,6 +44,23 @@ def test_settings_reach_the_scenario_and_its_truth(tmp_path):
                 assert x.start == trips[line.trip].expected_arrival.timestamp() + 30 * 60
 
 
+def test_difficulty_hard_adds_the_hard_cases_and_standard_stays_the_default(tmp_path):
+    text = run(trips=40, seed=4, out=str(tmp_path / "h"), world_from="none", difficulty="hard", check=True)
+    scenario = read_scenario(tmp_path / "h" / "scenario.json")
+    truth = read_truth(tmp_path / "h" / "truth.jsonl")
+    assert scenario.name == "sim-4-40-hard"
+    assert {"refuel_stop", "gate_queue", "urban_canyon"} <= {line.look for line in truth}
+    assert (
+        "variants: corridor_deviation/standard 2, corridor_deviation/short 1, unauthorised_stop/standard 1"
+        in text
+    )
+    assert "corridor_deviation / short" in text  # the offline check, per variant
+    run(trips=40, seed=4, out=str(tmp_path / "s"), world_from="none")
+    standard = read_truth(tmp_path / "s" / "truth.jsonl")
+    assert read_scenario(tmp_path / "s" / "scenario.json").name == "sim-4-40"
+    assert {line.look for line in standard} <= {None, "traffic_jam", "rest_stop", "edge_noise", "short_gap"}
+
+
 @pytest.mark.parametrize(("options", "message"), [
     ({}, "say what to do"),
     ({"trips": 5}, "--out is required"),
@@ -51,6 +68,7 @@ def test_settings_reach_the_scenario_and_its_truth(tmp_path):
     ({"trips": 5, "out": "x", "start": "2025-06-02T00:00:00"}, "UTC offset"),
     ({"trips": 5, "out": "x", "world_from": "none", "rule_settings": '{"stop_minuts": 3}'}, "unknown detection setting"),
     ({"check": True}, "--scenario is required"),
+    ({"trips": 5, "out": "x", "world_from": "none", "difficulty": "brutal"}, "--difficulty must be one of standard, hard"),
 ])  # fmt: skip
 def test_refusals_say_what_is_wrong(options, message):
     with pytest.raises(CommandError, match=message):

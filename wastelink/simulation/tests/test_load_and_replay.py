@@ -100,6 +100,13 @@ def test_a_scenario_that_names_what_the_registry_does_not_know_is_refused_whole(
     assert refused.value.field == "trips[1].to"
     assert not Manifest.objects.filter(number__startswith="SIM-").exists()  # nothing half-written
     data = scenario(sim_world)
+    load(data)
+    other = scenario(sim_world)
+    other["trips"][0]["start"] = (START + timedelta(minutes=5)).isoformat()  # another scenario, the same trip ids
+    with pytest.raises(ScenarioError) as refused:
+        load(other)
+    assert refused.value.field == "trips[0].id"
+    data = scenario(sim_world)
     data["world"]["sites"][1]["registration"] = "10000000009999"
     with pytest.raises(ScenarioError) as refused:
         load(data)

@@ -92,6 +92,8 @@ class Command(BaseCommand):
         trips, seed = o["trips"], o["seed"]
         if trips < 1:
             raise CommandError("--trips must be at least 1")
+        if o["difficulty"] not in DIFFICULTIES:
+            raise CommandError(f"--difficulty must be one of {', '.join(DIFFICULTIES)}")
         try:
             start = datetime.fromisoformat(o["start"].replace("Z", "+00:00"))
         except ValueError as exc:
