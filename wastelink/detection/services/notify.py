@@ -39,6 +39,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.db import close_old_connections
 from django.utils import timezone
 
 from wastelink.accounts.models import Notification, User
@@ -95,6 +96,7 @@ class Outbox:
             except Exception:  # a job's failure is logged; the worker carries on
                 log.exception("alert notification job failed")
             finally:
+                close_old_connections()  # a job that read the database leaves no connection behind
                 self.queue.task_done()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
