@@ -1,5 +1,6 @@
 """Ingest pipeline throughput: OsmAnd queries decoded, validated, ordered, judged against their trip's corridor and
-written durably, in batches of 1,000, against a raw `executemany` of the same rows into the same table.
+written durably, in batches of 1,000, against a raw `executemany` of the same rows into the same table (and, on
+PostgreSQL, a raw `COPY` of them).
 
 Targets (issue): ≥ 100,000 points/s on 2 cores, and ≥ 0.5 of the raw insert. Printed, never asserted.
 
@@ -12,9 +13,11 @@ vertices; 200,000 messages as `parse_qs` gives them, in arrival order, so a batc
   counters, the commit and the hand-over to the live bus), as the OsmAnd endpoints and the JSON batch API call it;
 - raw: the rows the pipeline wrote, read back as the database holds them, inserted with one `cursor.executemany`
   per batch in a transaction of its own (the same commits as the pipeline), into the same table after it is
-  emptied.
+  emptied;
+- raw COPY (PostgreSQL only): the same rows, one binary `COPY … FROM STDIN` per batch straight into the table, in a
+  transaction of its own: the fastest way in, without the natural key's conflict handling.
 
-Rounds alternate (pipeline, raw, pipeline, raw, …) with the table emptied and the trips' counters reset in
+Rounds alternate (pipeline, raw, raw COPY, pipeline, …) with the table emptied and the trips' counters reset in
 between, so both see the same database size and machine load. The first pipeline round starts with the process's
 caches empty (devices, corridors), the later ones with them warm, as in a server that has been running.
 """
@@ -31,6 +34,7 @@ from collections import Counter
 from django.core.management import call_command
 from django.db import connection, transaction
 from django.utils import timezone
+from psycopg.types.json import Jsonb
 
 from wastelink.core.telemetry import decode_osmand_query
 from wastelink.tracking.models import Position, Trip
@@ -86,6 +90,27 @@ def _raw(rows: list[tuple], bar: Progress) -> float:
     return time.perf_counter() - t0
 
 
+def _raw_copy(rows: list[tuple], bar: Progress) -> float:
+    """Binary COPY of the rows straight into the table, a batch per transaction (PostgreSQL)."""
+    table = connection.ops.quote_name(Position._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in COLUMNS)
+    types = [f.db_type(connection).split("(")[0] for f in (Position._meta.get_field(c) for c in COLUMNS)]
+    # The JSON as read back (text), sent as jsonb without being parsed and dumped again.
+    j = COLUMNS.index("attributes")
+    rows = [(*r[:j], Jsonb(r[j], dumps=str), *r[j + 1 :]) for r in rows]
+    gc.collect()
+    t0 = time.perf_counter()
+    for start in range(0, len(rows), BATCH):
+        chunk = rows[start : start + BATCH]
+        with transaction.atomic(), connection.cursor() as cur:
+            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT BINARY)") as copy:
+                copy.set_types(types)
+                for row in chunk:
+                    copy.write_row(row)
+        bar.advance(len(chunk))
+    return time.perf_counter() - t0
+
+
 def _stored_rows() -> list[tuple]:
     """The rows as the database holds them (text times and JSON on SQLite), in insertion order."""
     table = connection.ops.quote_name(Position._meta.db_table)
@@ -115,6 +140,8 @@ def run(*, seed: int, scale: float = 1.0, rounds: int = ROUNDS) -> None:
 
     pipe_runs: list[tuple[float, dict[str, float], Counter]] = []
     raw_runs: list[float] = []
+    copy_runs: list[float] = []
+    postgres = connection.vendor == "postgresql"
     rows: list[tuple] = []
     for k in range(rounds):
         _reset(fleet.trip_ids)
@@ -130,6 +157,9 @@ def run(*, seed: int, scale: float = 1.0, rounds: int = ROUNDS) -> None:
             flagged_outside = sum(1 for r in rows if r[-1] is False or r[-1] == 0)
         _reset(fleet.trip_ids)
         raw_runs.append(_raw(rows, Progress(f"raw {k + 1}/{rounds}", len(rows))))
+        if postgres:
+            _reset(fleet.trip_ids)
+            copy_runs.append(_raw_copy(rows, Progress(f"raw COPY {k + 1}/{rounds}", len(rows))))
     statuses = pipe_runs[0][2]
     gc.unfreeze()
     _reset(fleet.trip_ids)
@@ -152,11 +182,17 @@ def run(*, seed: int, scale: float = 1.0, rounds: int = ROUNDS) -> None:
           + f"; points outside their corridor {flagged_outside:,} (trips' counters: {outside_total:,})")  # fmt: skip
     print(f"rounds: {rounds} (the first with cold caches); points/s per round:")
     for k, ((s, _st, _c), r) in enumerate(zip(pipe_runs, raw_runs, strict=True)):
+        c = f"   raw COPY {len(rows) / copy_runs[k]:9,.0f}/s ({copy_runs[k]:5.2f} s)" if copy_runs else ""
         print(f"  round {k + 1}: pipeline {n / s:9,.0f}/s ({s:5.2f} s)   raw executemany {len(rows) / r:9,.0f}/s "
-              f"({r:5.2f} s)")  # fmt: skip
+              f"({r:5.2f} s){c}")  # fmt: skip
     print(f"pipeline   {pipe_med:9,.0f} points/s (median of the warm rounds)")
     print(f"baseline   {raw_med:9,.0f} rows/s   (raw executemany of the same {len(rows):,} rows, median)")
-    print(f"ratio      {ratio:.2f} of raw")
+    if copy_runs:
+        copy_med = statistics.median(len(rows) / s for s in copy_runs)
+        print(f"baseline 2 {copy_med:9,.0f} rows/s   (raw binary COPY of the same rows, median)")
+        print(f"ratio      {ratio:.2f} of raw executemany, {pipe_med / copy_med:.2f} of raw COPY")
+    else:
+        print(f"ratio      {ratio:.2f} of raw (raw COPY: PostgreSQL only)")
     stages = _median_stages([st for _s, st, _c in (pipe_runs[1:] or pipe_runs)])
     total = sum(stages.values())
     wall = statistics.median(s for s, _st, _c in (pipe_runs[1:] or pipe_runs))

@@ -7,7 +7,8 @@ stored like any other; readers order by fix time.
 
 The cost per point does not grow with the number of devices and trips in a batch (docs/benchmarks.md): a batch
 takes four statements whatever its size (the repeats already stored, the open trips, the insert, the update of the
-trips' counters), written as plain rows, not model instances; every point is tested against its trip's corridor in
+trips' counters; on PostgreSQL the insert is a binary COPY into a staging table and one move), written as plain
+rows, not model instances; every point is tested against its trip's corridor in
 one vectorised call. Between batches the process keeps, per device, its vehicle and transporter (`DeviceDirectory`,
 for 10 s) and, per open trip, its start, manifest number and corridor (`TripDirectory`).
 """
@@ -275,7 +276,8 @@ class _Statements:
 
 
 class _PostgresStatements(_Statements):
-    """PostgreSQL: whole columns as arrays (`unnest`), one round trip per statement instead of one per row."""
+    """PostgreSQL: whole columns as arrays (`unnest`), one round trip per statement instead of one per row; the
+    rows themselves by binary COPY (see `insert`)."""
 
     def stored(self, keys: list[tuple[str, Any]]) -> set[tuple[str, Any]]:
         with connection.cursor() as cur:
@@ -298,12 +300,41 @@ class _PostgresStatements(_Statements):
             )  # fmt: skip
             return list(cur.fetchall())
 
+    stage = "wastelink_position_stage"
+
+    def __init__(self) -> None:
+        super().__init__()
+        q = connection.ops.quote_name
+        # The staging table: the position's columns and types, the JSON as text (cast when moved, as the arrays
+        # were); binary COPY needs each column's type by name, without its modifier ("varchar(64)" → "varchar").
+        staged = ["text" if t == "jsonb" else t for t in self.column_types]
+        self.copy_types = [t.split("(")[0] for t in staged]
+        columns = [q(Position._meta.get_field(name).column) for name in _COLUMNS]
+        self.create_stage = (f"CREATE TEMPORARY TABLE IF NOT EXISTS {self.stage} "
+                             f"({', '.join(f'{c} {t}' for c, t in zip(columns, staged, strict=True))}) "
+                             "ON COMMIT DELETE ROWS")  # fmt: skip
+        self.copy_sql = f"COPY {self.stage} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        moved = [
+            f"{c}::jsonb" if t == "jsonb" else c for c, t in zip(columns, self.column_types, strict=True)
+        ]
+        self.move_sql = (f"WITH moved AS (DELETE FROM {self.stage} RETURNING *) "
+                         f"{self.insert_head} SELECT {', '.join(moved)} FROM moved {self.conflict}")  # fmt: skip
+
     def insert(self, rows: list[tuple]) -> None:
-        arrays = ", ".join(f"%s::{t}[]" for t in self.column_types)
+        """Binary COPY into a temporary staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING that
+        empties it again, all in the batch's transaction. The staging table is the session's own (no other
+        session sees it or waits for it) and holds rows only within a batch: the move deletes what it reads, and
+        a commit empties it in place (`ON COMMIT DELETE ROWS`), so no dead rows pile up in it (temporary tables are
+        never vacuumed). `IF NOT EXISTS` on every batch (a lookup, no write once it exists) rather than a note of
+        which sessions have it: a rolled-back first batch takes the table with it, and a pooler may hand the
+        connection another server session."""
         with connection.cursor() as cur:
-            for start in range(0, len(rows), 10 * CHUNK):
-                columns = [list(c) for c in zip(*rows[start : start + 10 * CHUNK], strict=True)]
-                cur.execute(f"{self.insert_head} SELECT * FROM unnest({arrays}) {self.conflict}", columns)
+            cur.execute(self.create_stage)
+            with cur.cursor.copy(self.copy_sql) as copy:
+                copy.set_types(self.copy_types)
+                for row in rows:
+                    copy.write_row(row)
+            cur.execute(self.move_sql)
 
     def update_trips(self, updates: list[tuple[int, int, int, Any]]) -> None:
         ids, points, outside, latest = (list(c) for c in zip(*updates, strict=True))
