@@ -26,7 +26,7 @@ from wastelink.detection.schemas import AcknowledgeIn, DispatchIn, ResolveIn
 from wastelink.detection.services import alerts as services
 from wastelink.registry.models import Estate
 from wastelink.tracking.services.geography import corridor_wgs84
-from wastelink.web.forms import attempt, parse, refusal_text, thai
+from wastelink.web.forms import attempt, get_or_404, parse, refusal_text, thai
 
 ACTIVE_STATES = ",".join(s.value for s in ACTIVE)
 PERIODS = {"1": 1, "7": 7, "30": 30, "90": 90, "365": 365}  # dashboard: days back
@@ -89,10 +89,7 @@ def _map_data(alert: Alert, facts: dict) -> dict:
 
 @login_required
 def alert_detail(request: HttpRequest, alert_id: int) -> HttpResponse:
-    try:
-        alert = services.get_alert(actor=request.user, alert_id=alert_id)
-    except DomainError:
-        raise Http404 from None
+    alert = get_or_404(services.get_alert, actor=request.user, alert_id=alert_id)
     handler = can_handle(request.user, alert)
     if request.method == "POST":
         if not handler:

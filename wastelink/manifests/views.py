@@ -15,7 +15,6 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from wastelink.accounts.access import own_establishment_id, role_of
-from wastelink.core.findings import DomainError
 from wastelink.core.identifiers import normalise_plate
 from wastelink.core.roles import Role
 from wastelink.manifests.access import (
@@ -40,7 +39,7 @@ from wastelink.manifests.services import corrections, custody, oversight
 from wastelink.manifests.services.document import document_hash, document_of
 from wastelink.permits.models import PermitLine, PhysicalForm
 from wastelink.registry.models import ManagementMethod, Vehicle
-from wastelink.web.forms import attempt, parse
+from wastelink.web.forms import attempt, get_or_404, parse
 from wastelink.web.responses import pdf_response
 
 
@@ -117,10 +116,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def detail(request: HttpRequest, number: str) -> HttpResponse:
-    try:
-        m = custody.get_manifest(actor=request.user, number=number)
-    except DomainError:
-        raise Http404 from None
+    m = get_or_404(custody.get_manifest, actor=request.user, number=number)
     user = request.user
     if request.method == "POST":
         _act(request, m)
@@ -192,10 +188,7 @@ def _explain(p) -> dict:
 def pdf(request: HttpRequest, number: str) -> HttpResponse:
     from wastelink.manifests.printing import render_manifest
 
-    try:
-        m = custody.get_manifest(actor=request.user, number=number)
-    except DomainError:
-        raise Http404 from None
+    m = get_or_404(custody.get_manifest, actor=request.user, number=number)
     return pdf_response(render_manifest(m), m.number)
 
 

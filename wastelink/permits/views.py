@@ -15,7 +15,6 @@ from django.utils.translation import gettext as _
 
 from wastelink.accounts.access import own_establishment_id, role_of
 from wastelink.accounts.models import Notification
-from wastelink.core.findings import DomainError
 from wastelink.core.permit_states import EDITABLE, ApplicationState
 from wastelink.permits.access import can_edit_for_generator, can_review, can_supervise_permit, visible_permits
 from wastelink.permits.models import PhysicalForm, SupportingDocument
@@ -26,7 +25,7 @@ from wastelink.permits.services import review as review_services
 from wastelink.permits.services import streams as stream_services
 from wastelink.permits.services.review import review_queue as queue_items
 from wastelink.registry.models import ManagementMethod
-from wastelink.web.forms import attempt, parse
+from wastelink.web.forms import attempt, get_or_404, parse
 from wastelink.web.responses import pdf_response
 
 from .access import visible_applications, visible_streams
@@ -89,10 +88,7 @@ def directory_establishments_for(role: str):
 
 @login_required
 def application_detail(request: HttpRequest, application_id: int) -> HttpResponse:
-    try:
-        app = apps.get_application(actor=request.user, application_id=application_id)
-    except DomainError:
-        raise Http404 from None
+    app = get_or_404(apps.get_application, actor=request.user, application_id=application_id)
     editable = app.state in EDITABLE and can_edit_for_generator(request.user, app.generator_id)
     if request.method == "POST" and editable:
         action = request.POST.get("action")
@@ -141,19 +137,13 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
 
 @login_required
 def precheck_panel(request: HttpRequest, application_id: int) -> HttpResponse:
-    try:
-        app = apps.get_application(actor=request.user, application_id=application_id)
-    except DomainError:
-        raise Http404 from None
+    app = get_or_404(apps.get_application, actor=request.user, application_id=application_id)
     return render(request, "permits/_findings.html", {"findings": [f.as_dict() for f in apps.precheck(app)]})
 
 
 @login_required
 def document(request: HttpRequest, application_id: int, document_id: int) -> HttpResponse:
-    try:
-        app = apps.get_application(actor=request.user, application_id=application_id)
-    except DomainError:
-        raise Http404 from None
+    app = get_or_404(apps.get_application, actor=request.user, application_id=application_id)
     doc = app.documents.filter(id=document_id).first()
     if doc is None:
         raise Http404
@@ -169,10 +159,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def review_detail(request: HttpRequest, application_id: int) -> HttpResponse:
-    try:
-        app = apps.get_application(actor=request.user, application_id=application_id)
-    except DomainError:
-        raise Http404 from None
+    app = get_or_404(apps.get_application, actor=request.user, application_id=application_id)
     if not can_review(request.user, app) and role_of(request.user) is None:
         raise Http404
     if request.method == "POST":
@@ -223,10 +210,7 @@ def permits(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def permit_detail(request: HttpRequest, number: str) -> HttpResponse:
-    try:
-        permit = permit_services.get_permit(actor=request.user, number=number)
-    except DomainError:
-        raise Http404 from None
+    permit = get_or_404(permit_services.get_permit, actor=request.user, number=number)
     supervisor = can_supervise_permit(request.user, permit)
     if request.method == "POST" and supervisor:
         action = request.POST.get("action")
@@ -243,10 +227,7 @@ def permit_detail(request: HttpRequest, number: str) -> HttpResponse:
 def certificate(request: HttpRequest, number: str) -> HttpResponse:
     from wastelink.permits.certificate import render_certificate
 
-    try:
-        permit = permit_services.get_permit(actor=request.user, number=number)
-    except DomainError:
-        raise Http404 from None
+    permit = get_or_404(permit_services.get_permit, actor=request.user, number=number)
     return pdf_response(render_certificate(permit), permit.number)
 
 

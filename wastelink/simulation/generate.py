@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import numpy as np
 import shapely
@@ -180,6 +181,16 @@ class Draft:
     delivered: float
     expected: float
     incident: Incident | None
+
+
+class _Yard(NamedTuple):
+    """A facility beside the route, laid out as a yard: the gate towards the road, a bay at the back."""
+
+    sid: str
+    centre: np.ndarray
+    s: float  # where the route passes it
+    gate: np.ndarray
+    bay: np.ndarray
 
 
 class TripMaker:
@@ -611,18 +622,23 @@ class TripMaker:
         trip.rejoin(s + 150)
         return {"window": (mark, trip.track.mark()), "zone": poly, "edge": True}
 
+    def _yard(self, trip: _Drive) -> _Yard:
+        # Draws the facility, then the bay's side: the order the seeded scenarios depend on.
+        sid, centre, s = self.rng.choice(trip.info.facilities)
+        line = trip.info.line
+        u = (line.at(s + 1) - line.at(s - 1)) / np.hypot(*(line.at(s + 1) - line.at(s - 1)))
+        towards = (centre - line.at(s)) / np.hypot(*(centre - line.at(s)))
+        bay = centre + self.rng.choice((-1, 1)) * 150 * u - 90 * towards
+        return _Yard(sid, centre, s, centre - 230 * towards, bay)
+
     def _wrong_destination(self, trip: _Drive, spec: Spec) -> dict:
         if spec.variant == "claim":
             return self._claim(trip)
         if spec.variant == "short_visit":
             return self._short_visit(trip)
         rng = self.rng
-        sid, centre, s = rng.choice(trip.info.facilities)
-        line = trip.info.line
-        u = (line.at(s + 1) - line.at(s - 1)) / np.hypot(*(line.at(s + 1) - line.at(s - 1)))
-        towards = (centre - line.at(s)) / np.hypot(*(centre - line.at(s)))
+        sid, centre, s, gate, bay = self._yard(trip)
         # A yard visit as it goes: weigh in at the gate, unload at a bay at the back, weigh out.
-        gate, bay = centre - 230 * towards, centre + rng.choice((-1, 1)) * 150 * u - 90 * towards
         trip.go(s - 300, 20)
         mark = trip.track.mark()
         total = rng.uniform(10, 30) * 60
@@ -639,11 +655,7 @@ class TripMaker:
     def _short_visit(self, trip: _Drive) -> dict:
         """Straight in to a bay of a facility beside the route, a quick tip and out: 6–8 min inside its site."""
         rng = self.rng
-        sid, centre, s = rng.choice(trip.info.facilities)
-        line = trip.info.line
-        u = (line.at(s + 1) - line.at(s - 1)) / np.hypot(*(line.at(s + 1) - line.at(s - 1)))
-        towards = (centre - line.at(s)) / np.hypot(*(centre - line.at(s)))
-        gate, bay = centre - 230 * towards, centre + rng.choice((-1, 1)) * 150 * u - 90 * towards
+        sid, centre, s, gate, bay = self._yard(trip)
         trip.go(s - 300, 20)
         mark = trip.track.mark()
         trip.track.drive(np.array([gate, bay]), rng, 15)

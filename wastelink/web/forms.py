@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.http import Http404
 from django.utils.translation import get_language
 from pydantic import BaseModel, ValidationError
 
@@ -42,3 +43,12 @@ def attempt(request, fn, *, success: str | None = None):
     if success:
         messages.success(request, success)
     return result
+
+
+def get_or_404(fn, /, *args, **kwargs):
+    """Call a service getter; its refusal becomes a 404. The getters look only among what the actor may see,
+    so a refusal means "no such thing for you", and a page has no form to show the reason on."""
+    try:
+        return fn(*args, **kwargs)
+    except DomainError:
+        raise Http404 from None
