@@ -12,20 +12,27 @@ SHOTS = Path(os.environ.get("WASTELINK_SCREENSHOTS", "test-results"))
 
 
 @pytest.fixture
-def page(live_server):
+def page(live_server, monkeypatch):
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     # Playwright's sync API runs an event loop in this thread; the ORM calls in the test body are still synchronous.
-    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-            "--disable-sync", "--no-first-run"])  # fmt: skip
-        context = browser.new_context(viewport={"width": 1280, "height": 900})
-        pg = context.new_page()
-        pg.set_default_timeout(15_000)
-        yield pg
-        browser.close()
+        try:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run"])  # fmt: skip
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            pg = context.new_page()
+            pg.set_default_timeout(15_000)
+            yield pg
+            browser.close()
+        finally:
+            # While that loop runs, django.db.connections (an asgiref Local) hands the test body its own connection,
+            # not the thread's: close it here, in the loop's context. Left open it outlives the test and the session,
+            # and PostgreSQL refuses to drop the test database ("being accessed by other users").
+            connections.close_all()
 
 
 def sign_in(page, base, username, password):
