@@ -75,52 +75,49 @@ def _float(raw: Any, name: str) -> float | None:
     return value
 
 
-def _first(params: Mapping[str, Any], *names: str) -> Any:
-    for name in names:
-        value = params.get(name)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value not in (None, ""):
-            return value
-    return None
-
-
-def _one(params: Mapping[str, Any], name: str) -> Any:
-    """`_first` of a single name (the common case, without the loop: decoding is on every point's path)."""
-    value = params.get(name)
-    if isinstance(value, list):
-        value = value[0] if value else None
-    if value not in (None, ""):
-        return value
-    return None
-
-
 def decode_osmand_query(params: Mapping[str, Any], now: datetime) -> Fix:
-    """An OsmAnd query or form: `id`/`deviceid`, `lat`+`lon` or `location=lat,lon`, speed in knots, …"""
-    device = _first(params, "id", "deviceid")
-    if device is None:
-        raise DecodeError("no device id (id or deviceid)")
-    lat, lon = _float(_one(params, "lat"), "lat"), _float(_one(params, "lon"), "lon")
-    location = _one(params, "location") if lat is None or lon is None else None
-    if (lat is None or lon is None) and location:
-        parts = str(location).split(",")
-        if len(parts) != 2:
-            raise DecodeError("location must be lat,lon")
-        lat, lon = _float(parts[0], "location"), _float(parts[1], "location")
-    speed = _float(_one(params, "speed"), "speed")
+    """An OsmAnd query or form: `id`/`deviceid`, `lat`+`lon` or `location=lat,lon`, speed in knots, …
+
+    One pass over the parameters (a list per name, as parse_qs and QueryDict give them, or plain values): the known
+    names' first non-empty values, the others kept as attributes. Every point passes here, so it reads each name
+    once rather than searching the parameters per field."""
+    known: dict[str, Any] = {}
     attributes: dict[str, Any] = {}
-    for key in params:
+    for key, value in params.items():
         if key in KNOWN_QUERY_KEYS:
-            continue
-        value = params[key]
-        attributes[key] = value if not isinstance(value, list) or len(value) != 1 else value[0]
+            if isinstance(value, list):
+                value = value[0] if value else None
+            if value is not None and value != "":
+                known[key] = value
+        else:
+            attributes[key] = value if not isinstance(value, list) or len(value) != 1 else value[0]
+    get = known.get
+    device = get("id")
+    if device is None:
+        device = get("deviceid")
+        if device is None:
+            raise DecodeError("no device id (id or deviceid)")
+    lat, lon = _float(get("lat"), "lat"), _float(get("lon"), "lon")
+    if lat is None or lon is None:
+        location = get("location")
+        if location:
+            parts = str(location).split(",")
+            if len(parts) != 2:
+                raise DecodeError("location must be lat,lon")
+            lat, lon = _float(parts[0], "location"), _float(parts[1], "location")
+    speed = _float(get("speed"), "speed")
+    bearing = get("bearing")
+    accuracy = get("accuracy")
+    if accuracy is None:
+        accuracy = get("hdop")
+        if accuracy is None:
+            accuracy = get("hacc")
     return Fix(
-        device_id=str(device).strip()[:64], fix_time=parse_time(_one(params, "timestamp"), now), lat=lat, lon=lon,
+        device_id=str(device).strip()[:64], fix_time=parse_time(get("timestamp"), now), lat=lat, lon=lon,
         speed_kmh=speed * KNOT_KMH if speed is not None else None,
-        course=_float(_first(params, "bearing", "heading"), "bearing"),
-        altitude=_float(_one(params, "altitude"), "altitude"),
-        accuracy=_float(_first(params, "accuracy", "hdop", "hacc"), "accuracy"),
-        battery=_float(_one(params, "batt"), "batt"), attributes=attributes,
+        course=_float(bearing if bearing is not None else get("heading"), "bearing"),
+        altitude=_float(get("altitude"), "altitude"), accuracy=_float(accuracy, "accuracy"),
+        battery=_float(get("batt"), "batt"), attributes=attributes,
     )  # fmt: skip
 
 

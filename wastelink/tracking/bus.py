@@ -2,6 +2,10 @@
 
 An interface with adapters, as pluggable services are built elsewhere: the in-process adapter (default) hands
 messages to subscribers in this process; a NATS JetStream adapter is planned for ingest across machines.
+
+Messages are dicts of JSON values, except times, which travel as `datetime` in the process (a position's
+`fix_time`): converting them to text for every point and back in the detection engine cost more than the rest of
+publishing. Whatever leaves the process (the live stream, a future adapter) writes them with `wire`.
 """
 
 from __future__ import annotations
@@ -9,9 +13,17 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Protocol
 
 Message = dict[str, Any]
+
+
+def wire(value: Any) -> str:
+    """`default` for json.dumps of a message: times as ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
 class TelemetryBus(Protocol):

@@ -1,40 +1,118 @@
 """The dedicated OsmAnd ingest server (port 5055 by convention): every request, whatever its path, is a position.
 
-Trackers post to the server root (`http://host:5055/?id=…`); this ASGI wrapper hands each request to the platform's
-`/osmand` view, so both ports share one pipeline.
+Answered here rather than by Django's `/osmand` view: the same decoders, the same pipeline, the same answers, but
+without a Django request, its middleware and a thread per request, which cost ~4.5 ms of CPU a point and bound
+the port to ~220 requests/s (docs/benchmarks.md). A request decodes its point and awaits it on the writer thread
+of `AsyncGroupCommit`, which writes every point queued in one transaction and answers each request once the
+transaction holding its point has committed.
 
 For benchmarks only: with WASTELINK_BENCH_BARE=1 in the server's environment, `/_bench/bare` answers "OK" without
-touching Django or the database (the baseline of `bench/osmand_http.py`: what the HTTP server alone costs). Unset,
-that path is a position like any other.
+decoding or the database (the baseline of `bench/osmand_http.py`: what the HTTP server alone costs). Unset, that
+path is a position like any other.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+from urllib.parse import parse_qs
 
-from django.core.asgi import get_asgi_application
+import django
+from django.apps import apps
 
-_django = None
 BENCH_BARE = os.environ.get("WASTELINK_BENCH_BARE", "").strip().lower() in {"1", "true", "yes", "on"}
+MAX_BODY = 64 * 1024
+log = logging.getLogger(__name__)
 
 
 async def application(scope, receive, send):
-    global _django
-    if BENCH_BARE and scope["type"] == "http" and scope["path"] == "/_bench/bare":
-        await _bare(receive, send)
+    if scope["type"] != "http":  # lifespan is off; nothing else is served here
         return
-    if _django is None:
-        _django = get_asgi_application()
-    if scope["type"] == "http":
-        scope = dict(scope, path="/osmand", raw_path=b"/osmand")
-    await _django(scope, receive, send)
+    if BENCH_BARE and scope["path"] == "/_bench/bare":
+        await _read_body(receive)
+        await _answer(send, 200, "OK\n")
+        return
+    if not apps.ready:
+        django.setup(set_prefix=False)
+    from django.utils import timezone
+
+    from wastelink.core.telemetry import DecodeError, decode_osmand_json, decode_osmand_query
+    from wastelink.tracking.services.group_commit import async_group_commit
+
+    method = scope["method"]
+    if method not in ("GET", "POST"):
+        await _read_body(receive)
+        await _answer(send, 405, "method not allowed\n")
+        return
+    body = await _read_body(receive)
+    if body is None:
+        await _answer(send, 413, "body too large\n")
+        return
+    now = timezone.now()
+    content_type = _header(scope, b"content-type").split(";")[0].strip().lower()
+    try:
+        if method == "POST" and content_type == "application/json":
+            try:
+                message = json.loads(body or b"{}")
+            except ValueError:
+                await _answer(send, 400, "malformed JSON\n")
+                return
+            fix = decode_osmand_json(message, now)
+        else:
+            # As Django's QueryDict reads them: UTF-8, blank values kept; form fields override the query's.
+            params = parse_qs(
+                scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True
+            )
+            if method == "POST" and content_type == "application/x-www-form-urlencoded":
+                params.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+            fix = decode_osmand_query(params, now)
+    except DecodeError as exc:
+        await _answer(send, 400, f"{exc}\n")
+        return
+    try:
+        result = await async_group_commit.submit(fix, now)
+    except Exception:
+        log.exception("OsmAnd point from %s not stored", fix.device_id)
+        await _answer(send, 500, "not stored, try again\n")  # the device keeps the point and retries
+        return
+    if result.status == "accepted":
+        await _answer(send, 200, "OK\n")
+    elif result.status == "duplicate":
+        await _answer(send, 200, "OK duplicate\n")
+    elif result.status == "unknown_device":
+        await _answer(send, 404, "unknown device\n")
+    else:
+        await _answer(send, 400, f"rejected: {result.reason}\n")
 
 
-async def _bare(receive, send) -> None:
-    while True:  # read the request body, if any, as a real endpoint would
+async def _read_body(receive) -> bytes | None:
+    """The request body, or None once it passes MAX_BODY (the rest is read and dropped)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
         message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
+        if message["type"] != "http.request":  # the client went away
             break
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", b"3")]})  # fmt: skip
-    await send({"type": "http.response.body", "body": b"OK\n"})
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size <= MAX_BODY:
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks) if size <= MAX_BODY else None
+
+
+def _header(scope, name: bytes) -> str:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return ""
+
+
+async def _answer(send, status: int, text: str) -> None:
+    body = text.encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+    await send({"type": "http.response.body", "body": body})

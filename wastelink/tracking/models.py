@@ -26,7 +26,9 @@ class Trip(models.Model):
     last_fix_at = models.DateTimeField(null=True, blank=True)
     points = models.PositiveIntegerField(default=0)
     outside_corridor_points = models.PositiveIntegerField(default=0)
-    simplified_track = models.JSONField(null=True, blank=True, help_text="GeoJSON LineString kept after retention")
+    simplified_track = models.JSONField(
+        null=True, blank=True, help_text="GeoJSON LineString kept after retention"
+    )
 
     class Meta:
         ordering = ["-started_at"]
@@ -51,16 +53,38 @@ class Position(models.Model):
     battery = models.FloatField(null=True, blank=True)
     mock = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
-    trip = models.ForeignKey(Trip, null=True, blank=True, on_delete=models.SET_NULL, related_name="positions")
+    # No foreign-key constraint and no index of its own: the pipeline reads the open trip in the same transaction
+    # as it writes the point, and the deferred check of every row was the largest single cost of a write
+    # (docs/benchmarks.md); the (trip, fix_time) index serves every look-up by trip.
+    trip = models.ForeignKey(Trip, null=True, blank=True, on_delete=models.SET_NULL, related_name="positions",
+                             db_constraint=False, db_index=False)  # fmt: skip
     in_corridor = models.BooleanField(null=True, help_text="null outside trips or without a planned route")
 
     class Meta:
         ordering = ["device_id", "fix_time"]
-        constraints = [models.UniqueConstraint(fields=["device_id", "fix_time"], name="position_device_fix_unique")]
-        indexes = [models.Index(fields=["trip", "fix_time"]), models.Index(fields=["received_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["device_id", "fix_time"], name="position_device_fix_unique")
+        ]
+        # Every index is written on every point: only those some query uses (retention selects by fix time).
+        indexes = [models.Index(fields=["trip", "fix_time"])]
 
     def __str__(self) -> str:
         return f"{self.device_id}@{self.fix_time.isoformat()}"
+
+
+class TripsVersion(models.Model):
+    """One row, given new random values by database triggers whenever what the ingest pipeline keeps of open trips
+    may have changed: `trips` when a trip is inserted or deleted or its state, device, start or manifest changes;
+    `routes` when a manifest's planned route or corridor width changes. The pipeline reads the row once a batch and
+    looks trips (and, after `routes` changed, their routes) up again only then, whichever process, bulk update or
+    hand-run SQL made the change (migration tracking/0002 creates the triggers; a test fails if a later migration
+    loses them, as SQLite's table rebuilds do)."""
+
+    trips = models.BigIntegerField(default=0)
+    routes = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"trips version {self.trips}/{self.routes}"
 
 
 class Geofence(models.Model):
@@ -77,7 +101,9 @@ class Geofence(models.Model):
     min_lat = models.FloatField()
     max_lon = models.FloatField()
     max_lat = models.FloatField()
-    estate = models.ForeignKey(Estate, null=True, blank=True, on_delete=models.CASCADE, related_name="geofences")
+    estate = models.ForeignKey(
+        Estate, null=True, blank=True, on_delete=models.CASCADE, related_name="geofences"
+    )
     establishment = models.ForeignKey(Establishment, null=True, blank=True, on_delete=models.CASCADE,
                                       related_name="geofences")  # fmt: skip
     active = models.BooleanField(default=True)

@@ -18,10 +18,10 @@ from wastelink.core.telemetry import DecodeError, decode_osmand_json, decode_osm
 from wastelink.detection.access import is_official
 from wastelink.registry.services.fleet import visible_vehicles
 from wastelink.tracking.access import message_visible, stream_scope, visible_trips
-from wastelink.tracking.bus import AsyncQueueSubscriber, get_bus
+from wastelink.tracking.bus import AsyncQueueSubscriber, get_bus, wire
 from wastelink.tracking.models import Position, Trip
 from wastelink.tracking.services.geography import corridor_wgs84
-from wastelink.tracking.services.ingest import ingest_one
+from wastelink.tracking.services.group_commit import ingest_one
 
 MAX_BODY = 64 * 1024
 
@@ -82,7 +82,7 @@ async def live_stream(request: HttpRequest):
             while True:
                 try:
                     message = await asyncio.wait_for(subscriber.queue.get(), timeout=15)
-                    yield f"event: {message['type']}\ndata: {json.dumps(message, ensure_ascii=False)}\n\n"
+                    yield f"event: {message['type']}\ndata: {json.dumps(message, ensure_ascii=False, default=wire)}\n\n"
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                 if asyncio.get_running_loop().time() - last_refresh > 10:  # new trips become visible

@@ -66,6 +66,11 @@ class TripFacts:
     destination_estate_id: int | None
 
 
+def _when(value: datetime | str) -> datetime:
+    """A message's time: a datetime from ingest in this process, ISO 8601 text from elsewhere."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
 def _zones(lons: list[float], lats: list[float]) -> list[tuple[Zone, ...]]:
     if not lons:
         return []
@@ -134,10 +139,10 @@ class AlertEngine:
             first: dict[int, datetime] = {}
             for m in positions:
                 if m["trip"] in fresh:
-                    t = datetime.fromisoformat(m["fix_time"])
+                    t = _when(m["fix_time"])
                     first[m["trip"]] = min(t, first.get(m["trip"], t))
             firings = self._open(fresh, first)
-        rows = [(datetime.fromisoformat(m["fix_time"]), m["trip"], m["lat"], m["lon"], m.get("in_corridor"),
+        rows = [(_when(m["fix_time"]), m["trip"], m["lat"], m["lon"], m.get("in_corridor"),
                  m.get("speed_kmh")) for m in positions if m["trip"] in self.detector.trips]  # fmt: skip
         return firings + self._feed(rows, now)
 

@@ -6,11 +6,12 @@ of an acknowledged point is answered 'duplicate' and changes nothing: clients ma
 stored like any other; readers order by fix time.
 
 The cost per point does not grow with the number of devices and trips in a batch (docs/benchmarks.md): a batch
-takes four statements whatever its size (the repeats already stored, the open trips, the insert, the update of the
-trips' counters; on PostgreSQL the insert is a binary COPY into a staging table and one move), written as plain
-rows, not model instances; every point is tested against its trip's corridor in
-one vectorised call. Between batches the process keeps, per device, its vehicle and transporter (`DeviceDirectory`,
-for 10 s) and, per open trip, its start, manifest number and corridor (`TripDirectory`).
+takes three statements whatever its size (the trips version, the insert, the update of the trips' counters; on
+PostgreSQL the insert is a binary COPY into a staging table and one move), and looks devices' open trips up only
+after trips or routes changed; rows are written as plain tuples, not model instances; the insert itself tells which
+points were stored already; every point is tested against its trip's corridor in one vectorised call. Between
+batches the process keeps, per device, its vehicle and transporter (`DeviceDirectory`, for 10 s) and its open trip,
+and per open trip its start, manifest number and corridor (`TripDirectory`).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from wastelink.core.telemetry import Fix, problem
 from wastelink.manifests.models import Manifest
 from wastelink.registry.models import Vehicle
 from wastelink.tracking.bus import get_bus
-from wastelink.tracking.models import IngestCounter, Position, Trip
+from wastelink.tracking.models import IngestCounter, Position, Trip, TripsVersion
 
 from .geography import PolygonCorridor, RouteCorridor, route_corridor, within_corridors
 
@@ -97,12 +98,16 @@ class OpenTrip:
 class TripDirectory:
     """Open trips by device, for the ingest pipeline.
 
-    Which trip is open for a device is read on every batch, with the trip's start and its manifest's id and revision
-    (one indexed query: a trip closes at delivery, and the next point must see it). The rest (the manifest's number,
-    the corridor built from the planned route) is kept per trip, and read again when the start, the manifest or its
-    revision differ from what was read before (a correction of the route bumps the revision), or after `ttl_s` in
-    any case; the corridor is rebuilt only when the route or the width read back differ. Entries not used for
-    `2 × ttl_s` are dropped.
+    Which trip is open for a device must be seen by the next point after a trip opens or closes. The directory keeps
+    the answer per device and reads one row a batch, the trips version (`TripsVersion`), which database triggers
+    change in the same transaction as any change that matters (a trip opened, closed or moved to another device or
+    start; a manifest's route or corridor width corrected); when it changed, the devices are looked up again (one
+    indexed query for the devices of a batch not looked up since), and after a route changed, every trip's manifest
+    too. Without the version row (a backend without the triggers) every batch looks its devices up. Per open trip the directory keeps its start, its manifest's id,
+    revision and number and the corridor built from the planned route; an entry is read again when the start, the
+    manifest or its revision differ from what was read before, and the whole map after `ttl_s` in any case; the
+    corridor is rebuilt only when the route or the width read back differ. Entries not used for `2 × ttl_s` are
+    dropped.
     """
 
     ttl_s = 60.0
@@ -110,14 +115,36 @@ class TripDirectory:
 
     def __init__(self) -> None:
         self._cache: dict[int, OpenTrip] = {}
+        self._by_device: dict[str, OpenTrip | None] = {}
+        self._version: tuple[int, int] | None = None
+        self._mapped_at = 0.0
+        self._routes_at = 0.0  # entries read before this are read again
         self._lock = threading.Lock()
         self._swept_at = time.monotonic()
 
     def lookup(self, device_ids: set[str]) -> dict[str, OpenTrip]:
         if not device_ids:
             return {}
-        open_rows = _statements().open_trips(list(device_ids))  # newest start first
+        version = _statements().trips_version()
         now = time.monotonic()
+        with self._lock:
+            if version is None or version != self._version or now - self._mapped_at > self.ttl_s:
+                if version is None or self._version is None or version[1] != self._version[1]:
+                    self._routes_at = now  # a route may have changed: every trip's entry is read again
+                # A new dict rather than clear(): a lookup running in another thread keeps the one it holds.
+                self._by_device = {}
+                self._version, self._mapped_at = version, now
+            by_device = self._by_device
+            missing = [d for d in device_ids if d not in by_device]
+        if missing:
+            found = self._resolve(missing, now)
+            with self._lock:
+                for d in missing:
+                    by_device[d] = found.get(d)
+        return {d: entry for d in device_ids if (entry := by_device.get(d)) is not None}
+
+    def _resolve(self, device_ids: list[str], now: float) -> dict[str, OpenTrip]:
+        open_rows = _statements().open_trips(device_ids)  # newest start first
         cache = self._cache
         found: dict[int, OpenTrip] = {}
         stale: dict[int, OpenTrip | None] = {}
@@ -126,7 +153,8 @@ class TripDirectory:
                 entry = cache.get(trip_id)
                 if entry is None or entry.manifest_id != manifest_id or entry.started_raw != started_raw:
                     stale[trip_id] = None
-                elif entry.revision != revision or now - entry.loaded_at > self.ttl_s:
+                elif (entry.revision != revision or now - entry.loaded_at > self.ttl_s
+                      or entry.loaded_at < self._routes_at):  # fmt: skip
                     stale[trip_id] = entry
                 else:
                     found[trip_id] = entry
@@ -171,6 +199,7 @@ class TripDirectory:
     def clear(self) -> None:
         with self._lock:
             self._cache = {}
+            self._by_device = {}
 
     def __len__(self) -> int:
         return len(self._cache)
@@ -184,7 +213,7 @@ _COLUMNS = ("device_id", "fix_time", "received_at", "lat", "lon", "speed_kmh", "
 
 
 class _Statements:
-    """The pipeline's four statements, written for any backend: key lists as VALUES rows, `executemany` for rows.
+    """The pipeline's statements, written for any backend: key lists as IN lists, `executemany` for rows.
 
     Values are passed as the model fields would write them (`to_db` for times; JSON text), so the natural key is
     matched exactly as the unique index holds it.
@@ -195,6 +224,7 @@ class _Statements:
         fields = [Position._meta.get_field(name) for name in _COLUMNS]
         self.position, self.trip = q(Position._meta.db_table), q(Trip._meta.db_table)
         self.manifest = q(Manifest._meta.db_table)
+        self.version_sql = f"SELECT trips, routes FROM {q(TripsVersion._meta.db_table)} WHERE id = 1"
         self.column_types = [f.db_type(connection) for f in fields]
         key = [Position._meta.get_field("device_id"), Position._meta.get_field("fix_time")]
         self.conflict = ops.on_conflict_suffix_sql(key, OnConflict.IGNORE, None, None)
@@ -218,26 +248,35 @@ class _Statements:
 
         self.to_db: Callable[[datetime], Any] = to_sqlite if connection.vendor == "sqlite" and zone else to_db
         encoder = Position._meta.get_field("attributes").encoder
-        self.to_json: Callable[[Any], str] = lambda value: json.dumps(value, cls=encoder)
+        texts: dict[tuple, str] = {}
+
+        def to_json(value: dict[str, Any]) -> str:
+            # A device sends the same few extra fields point after point ({"charge": "true"}): their text is kept,
+            # keyed by the fields, rather than encoded again (1.5 µs a point). Text values only (as a query
+            # gives them): as keys, 1, 1.0 and True are the same.
+            if not all(type(v) is str for v in value.values()):
+                return json.dumps(value, cls=encoder)
+            key = tuple(value.items())
+            text = texts.get(key)
+            if text is None:
+                if len(texts) >= 4096:
+                    texts.clear()
+                text = texts[key] = json.dumps(value, cls=encoder)
+            return text
+
+        self.to_json: Callable[[dict[str, Any]], str] = to_json
         limit = connection.features.max_query_params or 65_535
         if connection.vendor == "sqlite":  # the real limit (32,766 since SQLite 3.32; Django assumes 999)
             connection.ensure_connection()
             limit = connection.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-        self.chunk = max(1, min(CHUNK, limit // 2 - 1))  # keys (two values each) or devices in one statement
+        self.chunk = max(1, min(CHUNK, limit - 1))  # devices in one statement
 
-    def stored(self, keys: list[tuple[str, Any]]) -> set[tuple[str, Any]]:
-        """Which (device, fix time as written) are stored already: each key looked up in the unique index."""
-        found: set[tuple[str, Any]] = set()
+    def trips_version(self) -> tuple[int, int] | None:
+        """The trips version (see `TripsVersion`): trips and routes, or None without its row."""
         with connection.cursor() as cur:
-            for start in range(0, len(keys), self.chunk):
-                chunk = keys[start : start + self.chunk]
-                cur.execute(
-                    f"SELECT k.column1, k.column2 FROM (VALUES {', '.join(['(%s, %s)'] * len(chunk))}) AS k "
-                    f"JOIN {self.position} p ON p.device_id = k.column1 AND p.fix_time = k.column2",
-                    [v for key in chunk for v in key],
-                )  # fmt: skip
-                found.update(cur.fetchall())
-        return found
+            cur.execute(self.version_sql)
+            row = cur.fetchone()
+        return (row[0], row[1]) if row else None
 
     def open_trips(self, device_ids: list[str]) -> list[tuple[int, str, Any, int, int]]:
         """(trip, device, started_at as read, manifest, manifest revision) of the devices' open trips, newest
@@ -256,12 +295,28 @@ class _Statements:
         rows.sort(key=lambda r: r[2], reverse=True)  # across chunks too
         return rows
 
-    def insert(self, rows: list[tuple]) -> None:
-        """The rows, repeats of the natural key ignored (as bulk_create(ignore_conflicts=True) does)."""
+    def insert(self, rows: list[tuple]) -> set[tuple[str, Any]]:
+        """The rows, repeats of the natural key ignored (as bulk_create(ignore_conflicts=True) does); the keys
+        (device, fix time as written) of those not written because the key was stored already.
+
+        When fewer rows were written than given, the ones written are the newest that many by id: ids only grow,
+        and this transaction holds SQLite's one write lock (from BEGIN IMMEDIATE, at the latest from its first
+        write) until it ends, so no other connection wrote in between."""
+        if not rows:
+            return set()
         with connection.cursor() as cur:
             cur.executemany(
                 f"{self.insert_head} VALUES ({', '.join(['%s'] * len(_COLUMNS))}) {self.conflict}", rows
             )
+            written = cur.rowcount
+            if written == len(rows):
+                return set()
+            # CAST: the time as stored (text), not converted by its declared type, so that it matches the key sent.
+            cur.execute(
+                f"SELECT device_id, CAST(fix_time AS TEXT) FROM {self.position} ORDER BY id DESC LIMIT %s",
+                [written],
+            )
+            return {(r[0], r[1]) for r in rows} - set(cur.fetchall())
 
     def update_trips(self, updates: list[tuple[int, int, int, Any]]) -> None:
         """(trip, points, outside the corridor, latest fix time): counters added, the last fix time only moved
@@ -278,17 +333,6 @@ class _Statements:
 class _PostgresStatements(_Statements):
     """PostgreSQL: whole columns as arrays (`unnest`), one round trip per statement instead of one per row; the
     rows themselves by binary COPY (see `insert`)."""
-
-    def stored(self, keys: list[tuple[str, Any]]) -> set[tuple[str, Any]]:
-        with connection.cursor() as cur:
-            cur.execute(
-                # LATERAL … LIMIT 1: one probe of the unique index per key, whatever the planner's statistics say
-                # (a hash join would read the whole table).
-                f"SELECT k.d, k.t FROM unnest(%s::text[], %s::timestamptz[]) AS k(d, t) CROSS JOIN LATERAL "
-                f"(SELECT 1 FROM {self.position} p WHERE p.device_id = k.d AND p.fix_time = k.t LIMIT 1) AS hit",
-                [[k[0] for k in keys], [k[1] for k in keys]],
-            )  # fmt: skip
-            return set(cur.fetchall())
 
     def open_trips(self, device_ids: list[str]) -> list[tuple[int, str, Any, int, int]]:
         with connection.cursor() as cur:
@@ -317,10 +361,15 @@ class _PostgresStatements(_Statements):
         moved = [
             f"{c}::jsonb" if t == "jsonb" else c for c, t in zip(columns, self.column_types, strict=True)
         ]
-        self.move_sql = (f"WITH moved AS (DELETE FROM {self.stage} RETURNING *) "
-                         f"{self.insert_head} SELECT {', '.join(moved)} FROM moved {self.conflict}")  # fmt: skip
+        # The move answers the keys it did not write (stored already): an anti-join of what it read and what it
+        # wrote, a few hundred microseconds a batch, so that no look-up of stored repeats is needed before.
+        self.move_sql = (f"WITH moved AS (DELETE FROM {self.stage} RETURNING *), "
+                         f"written AS ({self.insert_head} SELECT {', '.join(moved)} FROM moved {self.conflict} "
+                         "RETURNING device_id, fix_time) "
+                         "SELECT m.device_id, m.fix_time FROM moved m WHERE NOT EXISTS (SELECT 1 FROM written w "
+                         "WHERE w.device_id = m.device_id AND w.fix_time = m.fix_time)")  # fmt: skip
 
-    def insert(self, rows: list[tuple]) -> None:
+    def insert(self, rows: list[tuple]) -> set[tuple[str, Any]]:
         """Binary COPY into a temporary staging table, then one INSERT … SELECT … ON CONFLICT DO NOTHING that
         empties it again, all in the batch's transaction. The staging table is the session's own (no other
         session sees it or waits for it) and holds rows only within a batch: the move deletes what it reads, and
@@ -335,6 +384,7 @@ class _PostgresStatements(_Statements):
                 for row in rows:
                     copy.write_row(row)
             cur.execute(self.move_sql)
+            return set(cur.fetchall())
 
     def update_trips(self, updates: list[tuple[int, int, int, Any]]) -> None:
         ids, points, outside, latest = (list(c) for c in zip(*updates, strict=True))
@@ -360,6 +410,42 @@ def _statements() -> _Statements:
     return statements
 
 
+def _corridor_flags(points: list[tuple[int, Fix, Any]], assigned: list[OpenTrip | None]) -> list[bool | None]:
+    """Inside its trip's corridor or not, for every point on a trip with a planned route, in one vectorised call;
+    None for the others."""
+    flags: list[bool | None] = [None] * len(points)
+    judged = [k for k, trip in enumerate(assigned) if trip is not None and trip.corridor is not None]
+    if not judged:
+        return flags
+    slot: dict[int, int] = {}
+    corridors: list[RouteCorridor | PolygonCorridor] = []
+    which = np.empty(len(judged), dtype=np.intp)
+    lons = np.empty(len(judged), dtype=np.float64)
+    lats = np.empty(len(judged), dtype=np.float64)
+    for j, k in enumerate(judged):
+        trip = assigned[k]
+        assert trip is not None and trip.corridor is not None
+        s = slot.get(trip.id)
+        if s is None:
+            s = slot[trip.id] = len(corridors)
+            corridors.append(trip.corridor)
+        which[j] = s
+        fix = points[k][1]
+        lons[j], lats[j] = fix.lon, fix.lat
+    for k, flag in zip(judged, within_corridors(corridors, which, lons, lats).tolist(), strict=True):
+        flags[k] = flag
+    return flags
+
+
+def _rows(sql: _Statements, points: list[tuple[int, Fix, Any]], assigned: list[OpenTrip | None],
+          flags: list[bool | None], received: Any) -> list[tuple]:  # fmt: skip
+    """The positions' rows, in `_COLUMNS` order, values as the fields would write them."""
+    to_json = sql.to_json
+    return [(fix.device_id, fix_time, received, fix.lat, fix.lon, fix.speed_kmh, fix.course, fix.altitude,
+             fix.accuracy, fix.battery, bool(fix.mock), to_json(fix.attributes), trip.id if trip is not None else None,
+             flag) for (_i, fix, fix_time), trip, flag in zip(points, assigned, flags, strict=True)]  # fmt: skip
+
+
 def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter: int | None = None,
            timings: dict[str, float] | None = None) -> list[Result]:  # fmt: skip
     """Store a batch of fixes; a result per fix, in order. `allowed_transporter` limits a transporter's token to its
@@ -383,70 +469,44 @@ def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter
             continue
         candidates.append((i, fix))
 
-    published: list[dict] = []
     with transaction.atomic():
         sql = _statements()
         to_db = sql.to_db
-        # Repeats inside the batch, then repeats of points already stored (one query for the batch).
+        # Repeats inside the batch; repeats of points already stored are found by the insert itself (below).
         seen: set[tuple[str, datetime]] = set()
-        unique: list[tuple[int, Fix]] = []
-        keys: list[tuple[str, Any]] = []  # (device, fix time as written): as the unique index holds them
+        unique: list[tuple[int, Fix, Any]] = []  # (index, fix, fix time as the unique index holds it)
         for i, fix in candidates:
             key = (fix.device_id, fix.fix_time)
             if key in seen:
                 results[i] = Result(i, "duplicate")
             else:
                 seen.add(key)
-                unique.append((i, fix))
-                keys.append((fix.device_id, to_db(fix.fix_time)))
-        stored = sql.stored(keys) if keys else set()
-        fresh: list[tuple[int, Fix, Any]] = []
-        for (i, fix), key in zip(unique, keys, strict=True):
-            if key in stored:
-                results[i] = Result(i, "duplicate")
-            else:
-                fresh.append((i, fix, key[1]))
+                unique.append((i, fix, to_db(fix.fix_time)))
 
-        open_trips = trips.lookup({f.device_id for _, f, _t in fresh})
+        open_trips = trips.lookup({f.device_id for _, f, _t in unique})
         assigned: list[OpenTrip | None] = []
-        for _i, fix, _t in fresh:
+        for _i, fix, _t in unique:
             trip = open_trips.get(fix.device_id)
             if trip is not None and fix.fix_time < trip.started_at:
                 trip = None  # a late point from before the pickup belongs to no trip
             assigned.append(trip)
         split = time.perf_counter()
-
-        # The corridor test: every point on a trip with a planned route, in one vectorised call.
-        flags: list[bool | None] = [None] * len(fresh)
-        judged = [k for k, trip in enumerate(assigned) if trip is not None and trip.corridor is not None]
-        if judged:
-            slot: dict[int, int] = {}
-            corridors: list[RouteCorridor | PolygonCorridor] = []
-            which = np.empty(len(judged), dtype=np.intp)
-            lons = np.empty(len(judged), dtype=np.float64)
-            lats = np.empty(len(judged), dtype=np.float64)
-            for j, k in enumerate(judged):
-                trip = assigned[k]
-                assert trip is not None and trip.corridor is not None
-                s = slot.get(trip.id)
-                if s is None:
-                    s = slot[trip.id] = len(corridors)
-                    corridors.append(trip.corridor)
-                which[j] = s
-                fix = fresh[k][1]
-                lons[j], lats[j] = fix.lon, fix.lat
-            for k, flag in zip(judged, within_corridors(corridors, which, lons, lats).tolist(), strict=True):
-                flags[k] = flag
+        flags = _corridor_flags(unique, assigned)
         split2 = time.perf_counter()
 
-        received = to_db(now)
-        to_json = sql.to_json
-        rows: list[tuple] = []
+        # Written with the natural key's conflicts ignored; what was not written was stored already (a client's
+        # retry, or another process's write of the same point): answered `duplicate` and counted nowhere.
+        repeats = sql.insert(_rows(sql, unique, assigned, flags, to_db(now)))
+        if repeats:
+            keep = [k for k, (_i, f, t) in enumerate(unique) if (f.device_id, t) not in repeats]
+            for k in set(range(len(unique))) - set(keep):
+                results[unique[k][0]] = Result(unique[k][0], "duplicate")
+            unique, assigned, flags = ([seq[k] for k in keep] for seq in (unique, assigned, flags))
+
+        published: list[dict] = []
         per_trip: dict[int, list] = {}  # trip id → [points, outside the corridor, latest fix time]
-        for (i, fix, fix_time), trip, flag in zip(fresh, assigned, flags, strict=True):
+        for (i, fix, _t), trip, flag in zip(unique, assigned, flags, strict=True):
             trip_id = trip.id if trip is not None else None
-            rows.append((fix.device_id, fix_time, received, fix.lat, fix.lon, fix.speed_kmh, fix.course, fix.altitude,
-                         fix.accuracy, fix.battery, bool(fix.mock), to_json(fix.attributes), trip_id, flag))  # fmt: skip
             if trip_id is not None:
                 counts = per_trip.get(trip_id)
                 if counts is None:
@@ -457,12 +517,10 @@ def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter
                     if fix.fix_time > counts[2]:
                         counts[2] = fix.fix_time
             results[i] = Result(i, "accepted")
-            published.append({"type": "position", "device_id": fix.device_id, "fix_time": fix.fix_time.isoformat(),
+            published.append({"type": "position", "device_id": fix.device_id, "fix_time": fix.fix_time,
                               "lat": fix.lat, "lon": fix.lon, "speed_kmh": fix.speed_kmh, "course": fix.course,
                               "trip": trip_id, "manifest": trip.manifest if trip is not None else None,
                               "in_corridor": flag})  # fmt: skip
-        if rows:
-            sql.insert(rows)
         if per_trip:
             sql.update_trips([(trip_id, n, outside, to_db(latest))
                               for trip_id, (n, outside, latest) in sorted(per_trip.items())])  # fmt: skip
@@ -478,98 +536,6 @@ def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter
         ):
             timings[stage] = timings.get(stage, 0.0) + seconds
     return [r for r in results if r is not None]
-
-
-class _Waiter:
-    __slots__ = ("fix", "now", "event", "lead", "result", "error")
-
-    def __init__(self, fix: Fix, now: datetime) -> None:
-        self.fix, self.now = fix, now
-        self.event = threading.Event()
-        self.lead = False
-        self.result: Result | None = None
-        self.error: BaseException | None = None
-
-
-class GroupCommit:
-    """One point per request (OsmAnd over HTTP), written in shared transactions: group commit.
-
-    Each request thread queues its point. One thread at a time, the leader, takes every point queued (up to
-    `max_batch`), runs them through `ingest()` in one transaction, hands each waiting thread its own result, and passes
-    the lead to the first thread still waiting. Every point is still acknowledged only after the transaction holding
-    it commits, and gets the result it would have had alone in that order (a repeat queued behind its original is a
-    duplicate). Concurrent requests thus cost one transaction per batch instead of one each, and never wait for the
-    database's write lock (SQLite lets one writer at a time, and a waiting writer polls with growing sleeps). If a
-    batch fails, its points are retried one by one, so an error reaches only the request whose point caused it.
-    """
-
-    max_batch = 1_000
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._pending: list[_Waiter] = []
-        self._busy = False
-
-    def submit(self, fix: Fix, now: datetime) -> Result:
-        if connection.in_atomic_block:  # the caller's own transaction: the point must be written inside it
-            return ingest([fix], now=now)[0]
-        waiter = _Waiter(fix, now)
-        with self._lock:
-            self._pending.append(waiter)
-            if not self._busy:
-                self._busy = waiter.lead = True
-        if not waiter.lead:
-            waiter.event.wait()  # either done, or handed the lead
-        if waiter.lead:
-            self._lead()
-        if waiter.error is not None:
-            raise waiter.error
-        assert waiter.result is not None
-        return waiter.result
-
-    def _lead(self) -> None:
-        with self._lock:
-            batch = self._pending[: self.max_batch]
-            del self._pending[: len(batch)]
-        try:
-            self._write(batch)
-        finally:
-            with self._lock:
-                if self._pending:
-                    successor = self._pending[0]
-                    successor.lead = True
-                else:
-                    successor = None
-                    self._busy = False
-            for waiter in batch:
-                if not waiter.lead:
-                    waiter.event.set()
-            if successor is not None:
-                successor.event.set()
-
-    @staticmethod
-    def _write(batch: list[_Waiter]) -> None:
-        try:
-            results = ingest([w.fix for w in batch], now=max(w.now for w in batch))
-            for waiter, result in zip(batch, results, strict=True):
-                waiter.result = Result(0, result.status, result.reason)
-        except Exception as exc:
-            if len(batch) == 1:
-                batch[0].error = exc
-                return
-            for waiter in batch:
-                try:
-                    waiter.result = ingest([waiter.fix], now=waiter.now)[0]
-                except Exception as one:
-                    waiter.error = one
-
-
-group_commit = GroupCommit()
-
-
-def ingest_one(fix: Fix, *, now: datetime | None = None) -> Result:
-    """One point, as OsmAnd over HTTP sends them: written with the points of concurrent requests (`GroupCommit`)."""
-    return group_commit.submit(fix, now or timezone.now())
 
 
 def _count(device_id: str, reason: str, n: int, now: datetime) -> None:

@@ -124,6 +124,7 @@ def test_group_commit_writes_concurrent_points_together_and_keeps_errors_to_thei
     import time
 
     from wastelink.core.telemetry import Fix
+    from wastelink.tracking.services import group_commit
     from wastelink.tracking.services import ingest as pipeline
 
     batches: list[list[str]] = []
@@ -138,7 +139,7 @@ def test_group_commit_writes_concurrent_points_together_and_keeps_errors_to_thei
         return [pipeline.Result(i, "duplicate" if f.device_id == "dup" else "accepted") for i, f in enumerate(fixes)]
 
     monkeypatch.setattr(pipeline, "ingest", fake_ingest)
-    commit = pipeline.GroupCommit()
+    commit = group_commit.GroupCommit()
     now = timezone.now()
     outcome: dict[str, str] = {}
 
@@ -166,3 +167,53 @@ def test_group_commit_writes_concurrent_points_together_and_keeps_errors_to_thei
     assert batches[0] == ["d0"] and sorted(batches[1]) == ["bad", "d1", "d2", "d3", "dup"]
     assert sorted(b[0] for b in batches[2:]) == ["bad", "d1", "d2", "d3", "dup"] and all(len(b) == 1 for b in batches[2:])
     assert not commit._busy and not commit._pending
+
+
+def test_async_group_commit_answers_each_request_from_one_writer_and_keeps_errors_to_their_own(monkeypatch):
+    """The OsmAnd port's group commit: requests awaiting on an event loop, one writer thread. While the first batch
+    is being written the others queue, and are written together next; each gets its own result, and a point that
+    fails the batch fails only its own request."""
+    import asyncio
+    import threading
+
+    from wastelink.core.telemetry import Fix
+    from wastelink.tracking.services import group_commit
+    from wastelink.tracking.services import ingest as pipeline
+
+    batches: list[list[str]] = []
+    release = threading.Event()
+
+    def fake_ingest(fixes, *, now=None, **_kwargs):
+        batches.append([f.device_id for f in fixes])
+        if len(batches) == 1:
+            release.wait(10)
+        if any(f.device_id == "bad" for f in fixes):
+            raise RuntimeError("boom")
+        return [pipeline.Result(i, "duplicate" if f.device_id == "dup" else "accepted") for i, f in enumerate(fixes)]
+
+    monkeypatch.setattr(pipeline, "ingest", fake_ingest)
+    commit = group_commit.AsyncGroupCommit()
+    now = timezone.now()
+
+    async def send(device: str) -> str:
+        try:
+            return (await commit.submit(Fix(device_id=device, fix_time=now, lat=12.7, lon=101.1), now)).status
+        except RuntimeError:
+            return "error"
+
+    async def scenario() -> dict[str, str]:
+        first = asyncio.create_task(send("d0"))
+        while not batches:
+            await asyncio.sleep(0.01)
+        devices = ["d1", "d2", "dup", "bad", "d3"]
+        others = [asyncio.create_task(send(d)) for d in devices]
+        await asyncio.sleep(0.05)  # all queued behind the first batch
+        release.set()
+        results = await asyncio.wait_for(asyncio.gather(first, *others), 10)
+        return dict(zip(["d0", *devices], results, strict=True))
+
+    outcome = asyncio.run(scenario())
+    assert outcome == {"d0": "accepted", "d1": "accepted", "d2": "accepted", "dup": "duplicate", "bad": "error",
+                       "d3": "accepted"}  # fmt: skip
+    assert batches[0] == ["d0"] and batches[1] == ["d1", "d2", "dup", "bad", "d3"]
+    assert sorted(b[0] for b in batches[2:]) == ["bad", "d1", "d2", "d3", "dup"] and all(len(b) == 1 for b in batches[2:])

@@ -64,14 +64,16 @@ def test_repeats_in_the_batch_and_of_stored_points_are_duplicates(permit_world):
     assert Position.objects.count() == 3
 
 
-def test_a_point_written_by_another_transaction_meanwhile_is_left_as_it_is(permit_world, monkeypatch):  # noqa: F811
-    """The race between the look-up of stored repeats and the write: the conflict is ignored (the stored row is
-    kept, unchanged), and the rest of the batch is written."""
+def test_a_point_stored_by_another_writer_is_left_as_it_is_and_answered_duplicate(permit_world):  # noqa: F811
+    """Written by another process (not through this pipeline): the conflict is ignored (the stored row is kept,
+    unchanged), the point answered `duplicate`, and the rest of the batch is written."""
     Position.objects.create(device_id="dev-1", fix_time=T0, received_at=T0, lat=1.0, lon=2.0)
-    monkeypatch.setattr(pipeline._statements(), "stored", lambda keys: set())  # as if it was not there yet
-    statuses([fix(0), fix(1)])
+    assert statuses([fix(1), fix(0), fix(2)]) == ["accepted", "duplicate", "accepted"]
     assert Position.objects.get(fix_time=T0).lat == 1.0
-    assert Position.objects.filter(fix_time=T0 + timedelta(seconds=1)).exists()
+    assert (
+        Position.objects.filter(fix_time__in=[T0 + timedelta(seconds=1), T0 + timedelta(seconds=2)]).count()
+        == 2
+    )
     assert stage_rows() in (None, 0)
 
 
@@ -103,3 +105,14 @@ def test_a_batch_larger_than_a_statement_chunk(permit_world):  # noqa: F811
     assert result == ["accepted"] * n + ["duplicate"]
     assert Position.objects.count() == n
     assert statuses([fix((n - 1) / 10), fix(n / 10)]) == ["duplicate", "accepted"]
+
+
+def test_extra_fields_are_stored_as_given_point_after_point(permit_world):  # noqa: F811
+    """The text of repeated extra fields is reused; values that compare equal but differ (1, 1.0, True; "1")
+    must not share it."""
+    extras = [{"charge": "true"}, {"charge": "false"}, {"charge": "true"}, {"n": 1}, {"n": True}, {"n": 1.0},
+              {"n": "1"}, {}, {"n": [1]}]  # fmt: skip
+    assert set(statuses([fix(k, attributes=a) for k, a in enumerate(extras)])) == {"accepted"}
+    stored = list(Position.objects.order_by("fix_time").values_list("attributes", flat=True))
+    assert stored == extras
+    assert [type(a.get("n")) for a in stored[3:7]] == [int, bool, float, str]

@@ -141,6 +141,16 @@ def _get(url: str) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
+def _send(url: str, method: str, body: bytes = b"", content_type: str = "") -> tuple[int, bytes]:
+    headers = {"Content-Type": content_type} if content_type else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body or None, method=method, headers=headers),
+                                    timeout=15) as resp:  # fmt: skip
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     home = tmp_path_factory.mktemp("serve")
@@ -197,6 +207,37 @@ def test_osmand_on_the_ingest_port_root_and_on_the_platform_port(server):
     assert _get(server.url("/?" + urlencode(on_ingest), osmand=True)) == (200, b"OK duplicate\n")
     assert _get(server.url("/any/path?" + urlencode({**on_ingest, "id": "nobody"}), osmand=True))[0] == 404
     assert _positions(server.db, "srv-idle") == [(12.71, 101.16, None, None), (12.72, 101.17, None, None)]
+
+
+def test_the_ingest_port_takes_forms_and_json_and_refuses_bad_requests_with_the_reason(server):
+    """The OsmAnd port answers without Django's views: the same answers as /osmand for every shape of request."""
+    t = int(time.time()) - 300
+    url = server.url("/", osmand=True)
+    form = urlencode({"id": "srv-idle", "lat": "12.73", "lon": "101.18", "timestamp": str(t), "batt": "77"}).encode()
+    assert _send(url, "POST", form, "application/x-www-form-urlencoded") == (200, b"OK\n")
+    # Form fields override the query's; the query's own fields still count.
+    both = url + "?" + urlencode({"id": "srv-idle", "lat": "1", "lon": "1", "timestamp": str(t + 10)})
+    fields = urlencode({"lat": "12.74", "lon": "101.19"}).encode()
+    assert _send(both, "POST", fields, "application/x-www-form-urlencoded") == (200, b"OK\n")
+    body = {"device_id": "srv-idle", "location": {"timestamp": datetime_iso(t + 20),
+                                                  "coords": {"latitude": 12.75, "longitude": 101.2, "speed": 5}}}  # fmt: skip
+    assert _send(url, "POST", json.dumps(body).encode(), "application/json; charset=utf-8") == (200, b"OK\n")
+    assert _send(url, "POST", json.dumps(body).encode(), "application/json") == (200, b"OK duplicate\n")
+    assert _send(url, "POST", b"{oops", "application/json") == (400, b"malformed JSON\n")
+    assert _get(url + "?" + urlencode({"lat": "12.7", "lon": "101.1"}))[0] == 400  # no device id
+    bad = _get(url + "?" + urlencode({"id": "srv-idle", "lat": "95", "lon": "101.1", "timestamp": str(t)}))
+    assert bad[0] == 400 and b"rejected: invalid coordinates" in bad[1]
+    assert _get(url + "?" + urlencode({"id": "srv-idle", "lat": "abc", "lon": "101.1"}))[0] == 400
+    assert _send(url, "PUT", b"x", "text/plain") == (405, b"method not allowed\n")
+    huge = b"id=srv-idle&note=" + b"x" * (70 * 1024)
+    assert _send(url, "POST", huge, "application/x-www-form-urlencoded") == (413, b"body too large\n")
+    stored = _positions(server.db, "srv-idle")
+    assert (12.73, 101.18, None, None) in stored and (12.74, 101.19, None, None) in stored
+    assert (12.75, 101.2, None, None) in stored and all(lat != 95 for lat, *_ in stored)
+
+
+def datetime_iso(unix: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(unix))
 
 
 class EventStream:
