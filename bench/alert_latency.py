@@ -221,6 +221,11 @@ class Event:
     batch_key: tuple[str, str]
 
 
+def _iso(value: datetime | str) -> str:
+    """A message's fix time as text (it travels as a datetime in the process, docs/tracking.md)."""
+    return value if isinstance(value, str) else value.isoformat()
+
+
 class Recorder:
     """Subscribed to the bus before the worker: the publication time of every batch of positions and every alert."""
 
@@ -234,7 +239,7 @@ class Recorder:
         first = messages[0]
         kind = first.get("type")
         if kind == "position":
-            self.positions[(first["device_id"], first["fix_time"])] = t
+            self.positions[(first["device_id"], _iso(first["fix_time"]))] = t
         else:
             for m in messages:
                 if m.get("type") == "alert":
@@ -335,7 +340,7 @@ class EngineProbe:
             first = messages[0] if messages else None
             published = None
             if first is not None and first.get("type") == "position":
-                published = recorder.positions.get((first["device_id"], first["fix_time"]))
+                published = recorder.positions.get((first["device_id"], _iso(first["fix_time"])))
             try:
                 return handle(messages, now)
             finally:

@@ -7,4 +7,8 @@ class TrackingConfig(AppConfig):
     verbose_name = "Tracking"
 
     def ready(self) -> None:
-        from . import receivers  # noqa: F401 - connects the manifest signals that open and close trips
+        from django.db.models.signals import post_migrate
+
+        from . import receivers  # connects the manifest signals that open and close trips
+
+        post_migrate.connect(receivers.keep_trips_version_row, sender=self)

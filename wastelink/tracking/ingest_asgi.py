@@ -23,6 +23,8 @@ from django.apps import apps
 
 BENCH_BARE = os.environ.get("WASTELINK_BENCH_BARE", "").strip().lower() in {"1", "true", "yes", "on"}
 MAX_BODY = 64 * 1024
+MAX_FIELDS = 100  # a position has about fifteen; Django's own limit for a form is 1,000
+GONE = object()  # the client went away before its body was read
 log = logging.getLogger(__name__)
 
 
@@ -46,13 +48,21 @@ async def application(scope, receive, send):
         await _answer(send, 405, "method not allowed\n")
         return
     body = await _read_body(receive)
+    if body is GONE:  # a cut-off body must not be stored as a point (its last number may be cut short)
+        return
     if body is None:
         await _answer(send, 413, "body too large\n")
         return
-    now = timezone.now()
+    query = scope.get("query_string", b"")
     content_type = _header(scope, b"content-type").split(";")[0].strip().lower()
+    json_body = method == "POST" and content_type == "application/json"
+    if _has_nul(query) or (b"\x00" in body or b"\\u0000" in body if json_body else _has_nul(body)):
+        # As RejectNulMiddleware does on the main port: PostgreSQL cannot store NUL in text.
+        await _answer(send, 400, "NUL characters are not accepted\n")
+        return
+    now = timezone.now()
     try:
-        if method == "POST" and content_type == "application/json":
+        if json_body:
             try:
                 message = json.loads(body or b"{}")
             except ValueError:
@@ -61,14 +71,17 @@ async def application(scope, receive, send):
             fix = decode_osmand_json(message, now)
         else:
             # As Django's QueryDict reads them: UTF-8, blank values kept; form fields override the query's.
-            params = parse_qs(
-                scope.get("query_string", b"").decode("utf-8", "replace"), keep_blank_values=True
-            )
+            params = parse_qs(query.decode("utf-8", "replace"), keep_blank_values=True,
+                              max_num_fields=MAX_FIELDS)  # fmt: skip
             if method == "POST" and content_type == "application/x-www-form-urlencoded":
-                params.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True))
+                params.update(parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True,
+                                       max_num_fields=MAX_FIELDS))  # fmt: skip
             fix = decode_osmand_query(params, now)
     except DecodeError as exc:
         await _answer(send, 400, f"{exc}\n")
+        return
+    except ValueError:  # parse_qs: more than MAX_FIELDS fields
+        await _answer(send, 400, f"more than {MAX_FIELDS} fields\n")
         return
     try:
         result = await async_group_commit.submit(fix, now)
@@ -86,14 +99,15 @@ async def application(scope, receive, send):
         await _answer(send, 400, f"rejected: {result.reason}\n")
 
 
-async def _read_body(receive) -> bytes | None:
-    """The request body, or None once it passes MAX_BODY (the rest is read and dropped)."""
+async def _read_body(receive):
+    """The request body; None once it passes MAX_BODY (the rest is read and dropped); GONE if the client went
+    away before the end."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":  # the client went away
-            break
+        if message["type"] != "http.request":  # http.disconnect
+            return GONE
         chunk = message.get("body", b"")
         size += len(chunk)
         if size <= MAX_BODY:
@@ -101,6 +115,10 @@ async def _read_body(receive) -> bytes | None:
         if not message.get("more_body", False):
             break
     return b"".join(chunks) if size <= MAX_BODY else None
+
+
+def _has_nul(urlencoded: bytes) -> bool:
+    return b"\x00" in urlencoded or b"%00" in urlencoded
 
 
 def _header(scope, name: bytes) -> str:

@@ -53,9 +53,10 @@ class Position(models.Model):
     battery = models.FloatField(null=True, blank=True)
     mock = models.BooleanField(default=False)
     attributes = models.JSONField(default=dict, blank=True)
-    # No foreign-key constraint and no index of its own: the pipeline reads the open trip in the same transaction
-    # as it writes the point, and the deferred check of every row was the largest single cost of a write
-    # (docs/benchmarks.md); the (trip, fix_time) index serves every look-up by trip.
+    # No foreign-key constraint and no index of its own: the deferred check of every row was the largest single
+    # cost of a write (docs/benchmarks.md). The pipeline takes the trip from its open trips, which it checks
+    # against the trips version in the transaction that writes the point; trips are never deleted (their
+    # manifests protect them). The (trip, fix_time) index serves every look-up by trip.
     trip = models.ForeignKey(Trip, null=True, blank=True, on_delete=models.SET_NULL, related_name="positions",
                              db_constraint=False, db_index=False)  # fmt: skip
     in_corridor = models.BooleanField(null=True, help_text="null outside trips or without a planned route")
@@ -65,7 +66,8 @@ class Position(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["device_id", "fix_time"], name="position_device_fix_unique")
         ]
-        # Every index is written on every point: only those some query uses (retention selects by fix time).
+        # Every index is written on every point: only those some query uses. (Retention reads by fix time alone,
+        # a full scan once a day; an index for it would cost every point a fourth B-tree.)
         indexes = [models.Index(fields=["trip", "fix_time"])]
 
     def __str__(self) -> str:

@@ -52,6 +52,17 @@ def _publish(kind: str, trip: Trip) -> None:
     transaction.on_commit(lambda: get_bus().publish([message]))
 
 
+def keep_trips_version_row(sender, using="default", **kwargs) -> None:
+    """After migrations, and after a flush of the tables (which empties them and then runs this signal): the row
+    the triggers renew must exist, or the ingest pipeline looks trips up on every batch."""
+    from django.db import connections
+
+    from wastelink.tracking.models import TripsVersion
+
+    if TripsVersion._meta.db_table in connections[using].introspection.table_names():  # not when migrated back
+        TripsVersion.objects.using(using).get_or_create(id=1)
+
+
 @receiver([post_save, post_delete], sender=Vehicle)
 def forget_devices(sender, **kwargs) -> None:
     from wastelink.tracking.services.ingest import devices

@@ -21,7 +21,7 @@ def create_triggers(apps, schema_editor):
     # A new random value rather than value + 1: a rolled-back transaction's count would be issued again by the
     # next change, and a reader that saw the first inside its own transaction would take the second for it.
     vendor = schema_editor.connection.vendor
-    new = "abs(random())" if vendor == "sqlite" else "floor(random() * 9e18)::bigint"
+    new = "random()" if vendor == "sqlite" else "floor(random() * 9e18)::bigint"
     bump = f"UPDATE tracking_tripsversion SET trips = {new} WHERE id = 1"
     reroute = f"UPDATE tracking_tripsversion SET routes = {new} WHERE id = 1"
     if vendor == "sqlite":
@@ -40,8 +40,10 @@ def create_triggers(apps, schema_editor):
             f"$$ BEGIN {bump}; RETURN NULL; END $$",
             "CREATE FUNCTION tracking_bump_routes_version() RETURNS trigger LANGUAGE plpgsql AS "
             f"$$ BEGIN {reroute}; RETURN NULL; END $$",
-            # Inserts and deletes once per statement (a bulk insert of trips bumps once), updates per changed row.
-            "CREATE TRIGGER tracking_trip_version_ins AFTER INSERT OR DELETE ON tracking_trip "
+            # Inserts, deletes and truncations once per statement (a bulk insert of trips bumps once), updates per
+            # changed row. Immediate, not deferred to the commit: a batch ingested inside the transaction that
+            # opened a trip must see it.
+            "CREATE TRIGGER tracking_trip_version_ins AFTER INSERT OR DELETE OR TRUNCATE ON tracking_trip "
             "FOR EACH STATEMENT EXECUTE FUNCTION tracking_bump_trips_version()",
             "CREATE TRIGGER tracking_trip_version_upd AFTER UPDATE ON tracking_trip FOR EACH ROW "
             f"WHEN ({_changed(TRIP_COLUMNS)}) EXECUTE FUNCTION tracking_bump_trips_version()",

@@ -13,7 +13,7 @@ import queue
 import threading
 from datetime import datetime
 
-from django.db import close_old_connections, connection
+from django.db import connection
 from django.utils import timezone
 
 from wastelink.core.telemetry import Fix
@@ -147,27 +147,54 @@ class AsyncGroupCommit:
         return await future
 
     def _start(self) -> None:
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             with self._lock:
-                if self._thread is None:
+                if self._thread is None or not self._thread.is_alive():
                     self._thread = threading.Thread(target=self._run, name="osmand-writer", daemon=True)
                     self._thread.start()
 
+    def stop(self) -> None:
+        """End the writer thread once what is queued before is written (a new submit starts another)."""
+        thread = self._thread
+        if thread is not None and thread.is_alive():
+            self._queue.put(None)
+            thread.join(10)
+
     def _run(self) -> None:
-        while True:
-            batch = [self._queue.get()]
-            while len(batch) < self.max_batch:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            close_old_connections()  # as at a request's start: a broken or expired connection is replaced
+        try:
+            while True:
+                first = self._queue.get()
+                if first is None:
+                    return
+                batch = [first]
+                while len(batch) < self.max_batch:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._queue.put(None)  # stop after this batch
+                        break
+                    batch.append(item)
+                self._write(batch)
+        finally:
+            connection.close()  # the thread's own connection
+
+    @staticmethod
+    def _write(batch: list) -> None:
+        # The connection is kept between batches (a new one per batch would repeat the SQLite set-up, and closing
+        # the last one checkpoints); one that failed and can no longer be used is replaced.
+        if connection.connection is not None and connection.errors_occurred and not connection.is_usable():
+            connection.close()
+        try:
+            outcomes: list = write_points([(fix, now) for fix, now, _future, _loop in batch])
+        except BaseException as exc:  # noqa: BLE001 - the thread must outlive any failure; each request hears it
+            outcomes = [exc] * len(batch)
+        for (_fix, _now, future, loop), outcome in zip(batch, outcomes, strict=True):
             try:
-                outcomes = write_points([(fix, now) for fix, now, _future, _loop in batch])
-            except BaseException as exc:  # noqa: BLE001 - the thread must outlive any failure; each request hears it
-                outcomes = [exc] * len(batch)
-            for (_fix, _now, future, loop), outcome in zip(batch, outcomes, strict=True):
                 loop.call_soon_threadsafe(_settle, future, outcome)
+            except RuntimeError:  # that request's event loop is closed: nobody waits for the answer
+                pass
 
 
 def _settle(future: asyncio.Future, outcome: Result | BaseException) -> None:

@@ -27,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import F
 from django.db.models.constants import OnConflict
@@ -103,11 +104,12 @@ class TripDirectory:
     change in the same transaction as any change that matters (a trip opened, closed or moved to another device or
     start; a manifest's route or corridor width corrected); when it changed, the devices are looked up again (one
     indexed query for the devices of a batch not looked up since), and after a route changed, every trip's manifest
-    too. Without the version row (a backend without the triggers) every batch looks its devices up. Per open trip the directory keeps its start, its manifest's id,
-    revision and number and the corridor built from the planned route; an entry is read again when the start, the
-    manifest or its revision differ from what was read before, and the whole map after `ttl_s` in any case; the
-    corridor is rebuilt only when the route or the width read back differ. Entries not used for `2 × ttl_s` are
-    dropped.
+    too. Without the version row (triggers missing) every batch looks its devices up.
+
+    Per open trip the directory keeps its start, its manifest's id, revision and number and the corridor built from
+    the planned route. An entry is read again when the start, the manifest or its revision differ from what was
+    read before, after a route changed, or after `ttl_s` (the whole map too); the corridor is rebuilt only when the
+    route or the width read back differ. Entries not used for `2 × ttl_s` are dropped.
     """
 
     ttl_s = 60.0
@@ -129,8 +131,8 @@ class TripDirectory:
         now = time.monotonic()
         with self._lock:
             if version is None or version != self._version or now - self._mapped_at > self.ttl_s:
-                if version is None or self._version is None or version[1] != self._version[1]:
-                    self._routes_at = now  # a route may have changed: every trip's entry is read again
+                if version is not None and self._version is not None and version[1] != self._version[1]:
+                    self._routes_at = now  # a route changed: every trip's entry is read again
                 # A new dict rather than clear(): a lookup running in another thread keeps the one it holds.
                 self._by_device = {}
                 self._version, self._mapped_at = version, now
@@ -213,7 +215,8 @@ _COLUMNS = ("device_id", "fix_time", "received_at", "lat", "lon", "speed_kmh", "
 
 
 class _Statements:
-    """The pipeline's statements, written for any backend: key lists as IN lists, `executemany` for rows.
+    """The pipeline's statements on SQLite (and what PostgreSQL's share): key lists as IN lists, `executemany` for
+    rows. The insert relies on SQLite's single writer (see `insert`), so another backend needs statements of its own.
 
     Values are passed as the model fields would write them (`to_db` for times; JSON text), so the natural key is
     matched exactly as the unique index holds it.
@@ -405,8 +408,12 @@ _statements_by_alias: dict[str, _Statements] = {}
 def _statements() -> _Statements:
     statements = _statements_by_alias.get(connection.alias)
     if statements is None:
-        kind = _PostgresStatements if connection.vendor == "postgresql" else _Statements
-        statements = _statements_by_alias[connection.alias] = kind()
+        kinds = {"postgresql": _PostgresStatements, "sqlite": _Statements}
+        if connection.vendor not in kinds:
+            raise ImproperlyConfigured(
+                f"the ingest pipeline runs on SQLite or PostgreSQL, not {connection.vendor}"
+            )
+        statements = _statements_by_alias[connection.alias] = kinds[connection.vendor]()
     return statements
 
 
@@ -498,9 +505,12 @@ def ingest(fixes: list[Fix], *, now: datetime | None = None, allowed_transporter
         # retry, or another process's write of the same point): answered `duplicate` and counted nowhere.
         repeats = sql.insert(_rows(sql, unique, assigned, flags, to_db(now)))
         if repeats:
-            keep = [k for k, (_i, f, t) in enumerate(unique) if (f.device_id, t) not in repeats]
-            for k in set(range(len(unique))) - set(keep):
-                results[unique[k][0]] = Result(unique[k][0], "duplicate")
+            keep: list[int] = []
+            for k, (i, fix, fix_time) in enumerate(unique):
+                if (fix.device_id, fix_time) in repeats:
+                    results[i] = Result(i, "duplicate")
+                else:
+                    keep.append(k)
             unique, assigned, flags = ([seq[k] for k in keep] for seq in (unique, assigned, flags))
 
         published: list[dict] = []

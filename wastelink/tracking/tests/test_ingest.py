@@ -212,8 +212,49 @@ def test_async_group_commit_answers_each_request_from_one_writer_and_keeps_error
         results = await asyncio.wait_for(asyncio.gather(first, *others), 10)
         return dict(zip(["d0", *devices], results, strict=True))
 
-    outcome = asyncio.run(scenario())
-    assert outcome == {"d0": "accepted", "d1": "accepted", "d2": "accepted", "dup": "duplicate", "bad": "error",
-                       "d3": "accepted"}  # fmt: skip
-    assert batches[0] == ["d0"] and batches[1] == ["d1", "d2", "dup", "bad", "d3"]
-    assert sorted(b[0] for b in batches[2:]) == ["bad", "d1", "d2", "d3", "dup"] and all(len(b) == 1 for b in batches[2:])
+    try:
+        outcome = asyncio.run(scenario())
+        assert outcome == {"d0": "accepted", "d1": "accepted", "d2": "accepted", "dup": "duplicate", "bad": "error",
+                           "d3": "accepted"}  # fmt: skip
+        assert batches[0] == ["d0"] and batches[1] == ["d1", "d2", "dup", "bad", "d3"]
+        assert sorted(b[0] for b in batches[2:]) == ["bad", "d1", "d2", "d3", "dup"]
+        assert all(len(b) == 1 for b in batches[2:])
+    finally:
+        commit.stop()
+    assert not commit._thread.is_alive()
+
+
+def test_async_group_commit_outlives_a_request_whose_event_loop_closed(monkeypatch):
+    """A request that went away with its event loop (a server stopping) must not take the writer thread with it:
+    the next request is still answered."""
+    import asyncio
+    import threading
+
+    from wastelink.core.telemetry import Fix
+    from wastelink.tracking.services import group_commit
+    from wastelink.tracking.services import ingest as pipeline
+
+    release = threading.Event()
+
+    def fake_ingest(fixes, *, now=None, **_kwargs):
+        release.wait(10)
+        return [pipeline.Result(i, "accepted") for i in range(len(fixes))]
+
+    monkeypatch.setattr(pipeline, "ingest", fake_ingest)
+    commit = group_commit.AsyncGroupCommit()
+    now = timezone.now()
+    fix = Fix(device_id="d", fix_time=now, lat=12.7, lon=101.1)
+
+    async def gone() -> None:
+        task = asyncio.create_task(commit.submit(fix, now))
+        await asyncio.sleep(0.05)
+        task.cancel()
+
+    try:
+        asyncio.run(gone())  # its loop is closed when the writer answers
+        writer = commit._thread
+        release.set()
+        assert asyncio.run(asyncio.wait_for(commit.submit(fix, now), 10)).status == "accepted"
+        assert commit._thread is writer and writer.is_alive()  # the same thread, not one started again
+    finally:
+        commit.stop()

@@ -229,9 +229,22 @@ def test_the_ingest_port_takes_forms_and_json_and_refuses_bad_requests_with_the_
     assert bad[0] == 400 and b"rejected: invalid coordinates" in bad[1]
     assert _get(url + "?" + urlencode({"id": "srv-idle", "lat": "abc", "lon": "101.1"}))[0] == 400
     assert _send(url, "PUT", b"x", "text/plain") == (405, b"method not allowed\n")
+    nul = _get(url + "?" + urlencode({"id": "srv-idle", "lat": "12.7", "lon": "101.1", "note": "a\x00b"}))
+    assert nul == (400, b"NUL characters are not accepted\n")
+    body_nul = json.dumps({**body, "device_id": "srv-idle\x00"}).encode()  # written \u0000 in JSON
+    assert _send(url, "POST", body_nul, "application/json")[0] == 400
+    many = urlencode({"id": "srv-idle", "lat": "12.7", "lon": "101.1", **{f"f{k}": "1" for k in range(120)}})
+    assert _get(url + "?" + many) == (400, b"more than 100 fields\n")
     huge = b"id=srv-idle&note=" + b"x" * (70 * 1024)
     assert _send(url, "POST", huge, "application/x-www-form-urlencoded") == (413, b"body too large\n")
+    # A client that goes away half-way through its body: nothing is stored (its last number may be cut short).
+    cut = b"id=srv-idle&lat=12.76&lon=101.2"
+    with socket.create_connection((HOST, server.osmand_port), timeout=15) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: %d\r\n\r\n%s" % (len(cut) + 20, cut))  # fmt: skip
+    time.sleep(0.5)
     stored = _positions(server.db, "srv-idle")
+    assert all(lat != 12.76 for lat, *_ in stored)
     assert (12.73, 101.18, None, None) in stored and (12.74, 101.19, None, None) in stored
     assert (12.75, 101.2, None, None) in stored and all(lat != 95 for lat, *_ in stored)
 

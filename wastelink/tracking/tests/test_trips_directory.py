@@ -108,3 +108,11 @@ def test_without_the_version_row_every_batch_looks_its_devices_up(manifest_world
     assert send((1, 12.75, 101.20))[0].trip_id == trip.id
     Trip.objects.filter(id=trip.id).update(state=Trip.State.CLOSED)
     assert send((2, 12.76, 101.21))[0].trip_id is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_version_row_comes_back_after_the_tables_are_flushed():
+    from django.core.management import call_command
+
+    call_command("flush", "--no-input", verbosity=0)
+    assert TripsVersion.objects.filter(id=1).exists()
