@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.decorators import login_required
-from django.db.models import Max
+from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -16,6 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from wastelink.core.telemetry import DecodeError, decode_osmand_json, decode_osmand_query
 from wastelink.detection.access import is_official
+from wastelink.registry.models import Vehicle
 from wastelink.registry.services.fleet import visible_vehicles
 from wastelink.tracking.access import message_visible, stream_scope, visible_trips
 from wastelink.tracking.bus import AsyncQueueSubscriber, get_bus, wire
@@ -105,38 +106,48 @@ def live_map(request: HttpRequest) -> HttpResponse:
 @login_required
 def live_state(request: HttpRequest) -> JsonResponse:
     """The map's starting picture: open trips with their corridors and last positions."""
-    trips = visible_trips(request.user).filter(state="open")[:500]
+    # Each trip's latest position read from the (trip, fix time) index within the one query.
+    latest = Position.objects.filter(trip=OuterRef("pk")).order_by("-fix_time")
+    trips = visible_trips(request.user).filter(state="open").annotate(
+        last_lat=Subquery(latest.values("lat")[:1]), last_lon=Subquery(latest.values("lon")[:1]),
+        last_fix=Subquery(latest.values("fix_time")[:1]))[:500]  # fmt: skip
     out = []
     for t in trips:
-        last = Position.objects.filter(trip=t).order_by("-fix_time").first()
+        last = {"lat": t.last_lat, "lon": t.last_lon, "fix_time": t.last_fix.isoformat()} if t.last_fix else None
         out.append({"trip": t.id, "manifest": t.manifest.number, "plate": t.vehicle.plate, "device_id": t.device_id,
                     "corridor": corridor_wgs84(t.manifest.route, t.manifest.corridor_width_m),
-                    "route": t.manifest.route,
-                    "last": {"lat": last.lat, "lon": last.lon, "fix_time": last.fix_time.isoformat()} if last else None})  # fmt: skip
+                    "route": t.manifest.route, "last": last})  # fmt: skip
     return JsonResponse({"trips": out})
 
 
 @login_required
 def vehicle_status(request: HttpRequest) -> HttpResponse:
-    """Every visible vehicle with a device: moving, stopped, or no signal since when."""
-    vehicles = list(visible_vehicles(request.user).exclude(gps_device_id=None).exclude(gps_device_id=""))
-    last_times = dict(Position.objects.filter(device_id__in=[v.gps_device_id for v in vehicles])
-                      .values_list("device_id").annotate(t=Max("fix_time")))  # fmt: skip
+    """Every vehicle with a device the viewer follows: moving, stopped, or no signal since when. Those of the
+    viewer's own organisations, and those on an open trip the viewer may see (an estate officer follows the trucks
+    carrying their estates' waste, whoever owns them)."""
+    on_trips = visible_trips(request.user).filter(state="open").values("vehicle_id")
+    # One query whatever the number of vehicles: each vehicle's latest fix read from the (device, fix time) index.
+    latest = Position.objects.filter(device_id=OuterRef("gps_device_id")).order_by("-fix_time")
+    vehicles = list((visible_vehicles(request.user) | Vehicle.objects.filter(id__in=on_trips))
+                    .exclude(gps_device_id=None).exclude(gps_device_id="").select_related("transporter").distinct()
+                    .annotate(last_fix=Subquery(latest.values("fix_time")[:1]),
+                              last_speed=Subquery(latest.values("speed_kmh")[:1])))  # fmt: skip
+    trips: dict[int, Trip] = {}
+    for trip in Trip.objects.filter(vehicle__in=[v.id for v in vehicles], state="open").select_related("manifest"):
+        trips.setdefault(trip.vehicle_id, trip)  # newest first (the model's ordering), as before
     now = timezone.now()
     rows = []
     for v in vehicles:
-        t = last_times.get(v.gps_device_id)
-        last = Position.objects.filter(device_id=v.gps_device_id, fix_time=t).first() if t else None
+        last = {"fix_time": v.last_fix, "speed_kmh": v.last_speed} if v.last_fix else None
         if last is None:
             status = "never"
-        elif now - last.fix_time > timedelta(minutes=10):
+        elif now - v.last_fix > timedelta(minutes=10):
             status = "no_signal"
-        elif (last.speed_kmh or 0) > 5:
+        elif (v.last_speed or 0) > 5:
             status = "moving"
         else:
             status = "stopped"
-        open_trip = Trip.objects.filter(vehicle=v, state="open").select_related("manifest").first()
-        rows.append({"vehicle": v, "last": last, "status": status, "trip": open_trip})
+        rows.append({"vehicle": v, "last": last, "status": status, "trip": trips.get(v.id)})
     order = {"no_signal": 0, "moving": 1, "stopped": 2, "never": 3}
     rows.sort(key=lambda r: (order[r["status"]], r["vehicle"].plate))
     return render(request, "tracking/vehicles.html", {"rows": rows})

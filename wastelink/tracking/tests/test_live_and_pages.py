@@ -46,12 +46,16 @@ def test_pages_render_and_are_scoped(manifest_world):  # noqa: F811
         assert officer.get(path).status_code == 200, path
     state = officer.get("/live/state.json").json()
     assert state["trips"][0]["manifest"] == trip.manifest.number and state["trips"][0]["corridor"]["type"] == "Polygon"
+    assert (state["trips"][0]["last"]["lat"], state["trips"][0]["last"]["lon"]) == (12.75, 101.2)
     track = officer.get(f"/trips/{trip.id}/track.json").json()
     assert len(track["points"]) == 1 and track["points"][0]["in"] is True
     assert w.client("officer_b").get(f"/trips/{trip.id}/replay/").status_code == 404
     assert w.client("officer_b").get("/live/state.json").json()["trips"] == []
     status = w.client("dispatcher").get("/vehicles/status/").content.decode()
     assert "701234" in status
+    # The officer of the estate the trip starts in follows the truck on it; another estate's officer does not.
+    assert "701234" in officer.get("/vehicles/status/").content.decode()
+    assert "701234" not in w.client("officer_b").get("/vehicles/status/").content.decode()
 
 
 def test_retention_keeps_a_simplified_track(manifest_world):  # noqa: F811
@@ -74,3 +78,35 @@ def test_retention_keeps_a_simplified_track(manifest_world):  # noqa: F811
     call_command("tracking", "purge", "--older-than-days", "180")
     trip.refresh_from_db()
     assert Position.objects.count() == 0 and trip.simplified_track["type"] == "LineString"
+
+
+def test_vehicle_status_tells_moving_stopped_silent_and_never(manifest_world):  # noqa: F811
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from wastelink.registry.models import Vehicle
+
+    w = manifest_world
+    trip = in_transit(w)
+    Vehicle.objects.create(transporter=w.transporter, plate="709999", province="ระยอง", kind="truck_10w",
+                           capacity_kg=15000, gps_device_id="dev-2")  # fmt: skip
+    dispatcher = w.client("dispatcher")
+
+    def statuses() -> dict[str, tuple[str, object]]:
+        rows = dispatcher.get("/vehicles/status/").context["rows"]
+        return {r["vehicle"].plate: (r["status"], r["trip"] and r["trip"].id) for r in rows}
+
+    def point(seconds_ago: float, knots: str) -> None:
+        t = timezone.now() - timedelta(seconds=seconds_ago)
+        assert Client().get("/osmand", {"id": "dev-1", "lat": "12.75", "lon": "101.2", "speed": knots,
+                                        "timestamp": t.isoformat()}).status_code == 200  # fmt: skip
+
+    assert statuses() == {"701234": ("never", trip.id), "709999": ("never", None)}
+    point(15 * 60, "20")  # the latest fix, a quarter of an hour ago
+    assert statuses()["701234"] == ("no_signal", trip.id)
+    point(30, "0")
+    assert statuses()["701234"] == ("stopped", trip.id)
+    point(10, "20")  # 37 km/h
+    point(60, "0")  # a late point does not hide the newer one
+    assert statuses()["701234"] == ("moving", trip.id)
