@@ -30,7 +30,8 @@ MAX_BODY = 64 * 1024
 @csrf_exempt
 def osmand(request: HttpRequest) -> HttpResponse:
     """One position per request, as Traccar Client and many trackers send it. 200 only once the point is stored
-    (or was stored before: a repeat is a duplicate, still 200, so clients stop retrying)."""
+    (or was stored before: a repeat is a duplicate, still 200, so clients stop retrying). Under ASGI (`wastelink
+    serve`) `/osmand` is answered by `tracking/ingest_asgi.py` with the same answers; this view serves WSGI."""
     if request.method not in ("GET", "POST"):
         return HttpResponse("method not allowed\n", status=405)
     now = timezone.now()
