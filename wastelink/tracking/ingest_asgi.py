@@ -18,9 +18,13 @@ import logging
 import os
 from urllib.parse import parse_qs
 
-import django
-from django.apps import apps
+from django.utils import timezone
 
+from wastelink.core.telemetry import DecodeError, decode_osmand_json, decode_osmand_query
+from wastelink.tracking.services.group_commit import async_group_commit
+
+# Imported once Django is set up: by `wastelink/asgi.py` after `get_asgi_application()`, and by `wastelink serve`
+# (through uvicorn) inside the management command.
 BENCH_BARE = os.environ.get("WASTELINK_BENCH_BARE", "").strip().lower() in {"1", "true", "yes", "on"}
 MAX_BODY = 64 * 1024
 MAX_FIELDS = 100  # a position has about fifteen; Django's own limit for a form is 1,000
@@ -35,13 +39,6 @@ async def application(scope, receive, send):
         await _read_body(receive)
         await _answer(send, 200, "OK\n")
         return
-    if not apps.ready:
-        django.setup(set_prefix=False)
-    from django.utils import timezone
-
-    from wastelink.core.telemetry import DecodeError, decode_osmand_json, decode_osmand_query
-    from wastelink.tracking.services.group_commit import async_group_commit
-
     method = scope["method"]
     if method not in ("GET", "POST"):
         await _read_body(receive)

@@ -12,20 +12,9 @@ import shapely
 
 from wastelink.core.detection import RULES, distance_m
 from wastelink.simulation.scenario import parse_scenario, scenario_dict, truth_dict
-from wastelink.simulation.world import SITE_RADIUS_M, RouteLine, utm, zone_shapes
+from wastelink.simulation.world import SITE_RADIUS_M, utm, zone_shapes
 
-from .conftest import draw
-
-
-def _by_id(scenario, truth):
-    trips = {t.id: t for t in scenario.trips}
-    return [(trips[line.trip], line) for line in truth]
-
-
-def _lateral(scenario, trip) -> np.ndarray:
-    line = RouteLine.from_geojson(scenario.world.route(trip.route).geometry)
-    xy = np.array([utm(p[2], p[1]) for p in trip.points])
-    return shapely.distance(line.line, shapely.points(xy[:, 0], xy[:, 1]))
+from .conftest import by_id, draw, off_route
 
 
 def test_the_same_seed_draws_the_same_scenario_and_another_seed_another(drawn):
@@ -42,7 +31,7 @@ def test_the_scenario_follows_the_format(drawn):
     assert parse_scenario(scenario_dict(scenario)) == scenario  # every check of the reader passes
     assert [t.id for t in scenario.trips] == [line.trip for line in truth]
     devices = {v.id: v.device_id for v in scenario.world.vehicles}
-    assert all(devices[t.vehicle] == line.device_id for t, line in _by_id(scenario, truth))
+    assert all(devices[t.vehicle] == line.device_id for t, line in by_id(scenario, truth))
 
 
 def test_every_incident_kind_in_equal_numbers_and_about_half_the_trips_clean(drawn):
@@ -63,7 +52,7 @@ def test_every_incident_kind_in_equal_numbers_and_about_half_the_trips_clean(dra
 def test_trips_wait_at_the_origin_and_sit_at_the_destination_until_delivered(drawn):
     _, scenario, truth = drawn
     sites = {s.id: s for s in scenario.world.sites}
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         if not line.clean:
             continue
         origin, dest = sites[trip.from_site], sites[trip.to_site]
@@ -77,7 +66,7 @@ def test_trips_wait_at_the_origin_and_sit_at_the_destination_until_delivered(dra
 
 def test_signal_loss_truth_matches_a_real_silence(drawn):
     _, scenario, truth = drawn
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         for x in line.incidents:
             if x.kind != "signal_loss":
                 continue
@@ -94,7 +83,7 @@ def test_signal_loss_truth_matches_a_real_silence(drawn):
 
 def test_spoofed_fixes_are_far_away_and_the_track_comes_back(drawn):
     _, scenario, truth = drawn
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         for x in line.incidents:
             if x.kind != "implausible_movement":
                 continue
@@ -114,12 +103,12 @@ def test_spoofed_fixes_are_far_away_and_the_track_comes_back(drawn):
 
 def test_deviations_leave_the_corridor_by_kilometres_for_5_to_15_minutes(drawn):
     _, scenario, truth = drawn
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         for x in line.incidents:
             if x.kind != "corridor_deviation":
                 continue
             assert 5 * 60 <= x.end - x.start <= 15 * 60
-            lateral = _lateral(scenario, trip)
+            lateral = off_route(scenario, trip)
             during = np.array([p[0] for p in trip.points])
             inside = (during > x.start + 30) & (during < x.end - 30)
             assert inside.any() and (lateral[inside] > trip.corridor_width_m).all()
@@ -133,7 +122,7 @@ def test_stops_visits_and_claims_are_where_the_truth_says(drawn):
     sites = {s.id: s for s in scenario.world.sites}
     polys = zone_shapes(scenario.world)
     seen = Counter()
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         for x in line.incidents:
             pts = [p for p in trip.points if x.start <= p[0] <= x.end]
             if x.kind == "unauthorised_stop":
@@ -174,13 +163,13 @@ def test_clean_trips_show_their_look(drawn):
     polys = zone_shapes(scenario.world)
     rest = [polys[z.id] for z in scenario.world.zones if z.kind == "rest_area"]
     checked = Counter()
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         if not line.clean:
             continue
         gaps = np.diff([p[0] for p in trip.points])
         assert gaps.max() < 10 * 60  # no clean trip goes silent
         if line.look == "edge_noise":
-            lateral = _lateral(scenario, trip)
+            lateral = off_route(scenario, trip)
             assert 340 <= lateral.max() and (lateral > trip.corridor_width_m).sum() <= 1
         elif line.look == "rest_stop":
             xy = np.array([utm(p[2], p[1]) for p in trip.points])
@@ -244,7 +233,7 @@ def test_clean_trips_never_enter_hot_spots_or_linger_at_other_facilities(drawn):
     _, scenario, truth = drawn
     polys = zone_shapes(scenario.world)
     hot = [polys[z.id] for z in scenario.world.zones if z.kind == "hot_spot"]
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         if not line.clean:
             continue
         xy = np.array([utm(p[2], p[1]) for p in trip.points])

@@ -24,30 +24,18 @@ from wastelink.simulation.offline import evaluate, report
 from wastelink.simulation.scenario import parse_scenario, parse_truth_line, scenario_dict, truth_dict
 from wastelink.simulation.world import (
     SITE_RADIUS_M,
-    RouteLine,
     build_world,
     synthetic_candidates,
     utm,
     zone_shapes,
 )
 
-from .conftest import HARD_TRIPS, START, draw
+from .conftest import HARD_TRIPS, START, by_id, draw, off_route
 
 NEW_LOOKS = {"refuel_stop", "gate_queue", "urban_canyon", "long_red_light", "slow_climb", "late_but_ok"}
 NEW_VARIANTS = {("corridor_deviation", "short"), ("unauthorised_stop", "borderline"),
                 ("unauthorised_stop", "in_jam_area"), ("hot_spot_entry", "edge"), ("signal_loss", "borderline"),
                 ("implausible_movement", "single"), ("wrong_destination", "short_visit")}  # fmt: skip
-
-
-def _by_id(scenario, truth):
-    trips = {t.id: t for t in scenario.trips}
-    return [(trips[line.trip], line) for line in truth]
-
-
-def _lateral(scenario, trip) -> np.ndarray:
-    line = RouteLine.from_geojson(scenario.world.route(trip.route).geometry)
-    xy = np.array([utm(p[2], p[1]) for p in trip.points])
-    return shapely.distance(line.line, shapely.points(xy[:, 0], xy[:, 1]))
 
 
 def _standstills(trip, below_kmh: float = 2.0) -> list[tuple[int, int]]:
@@ -119,14 +107,14 @@ def test_hard_incidents_are_what_their_variant_says(drawn_hard):
     polys = zone_shapes(scenario.world)
     hot = [polys[z.id] for z in scenario.world.zones if z.kind == "hot_spot"]
     seen = Counter()
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         for x in line.incidents:
             pts = [p for p in trip.points if x.start <= p[0] <= x.end]
             times = np.array([p[0] for p in trip.points])
             interval = float(np.median(np.diff(times)))
             if (x.kind, x.variant) == ("corridor_deviation", "short"):
                 assert 150 <= x.end - x.start <= 240  # just over the rule's 2 min
-                lateral = _lateral(scenario, trip)
+                lateral = off_route(scenario, trip)
                 during = (times > x.start + 30) & (times < x.end - 30)
                 assert (lateral[during] > trip.corridor_width_m).all()
                 assert lateral.max() <= 1_100
@@ -179,7 +167,7 @@ def test_hard_clean_trips_show_their_look_and_stay_innocent(drawn_hard):
     rest = [polys[z.id] for z in scenario.world.zones if z.kind == "rest_area"]
     grace = RuleSettings().overdue_grace_minutes * 60
     checked = Counter()
-    for trip, line in _by_id(scenario, truth):
+    for trip, line in by_id(scenario, truth):
         if not line.clean:
             continue
         times = np.array([p[0] for p in trip.points])
@@ -195,7 +183,7 @@ def test_hard_clean_trips_show_their_look_and_stay_innocent(drawn_hard):
             low, high = (2, 9) if line.look == "refuel_stop" else (1, 7)
             # From the first fix standing to the last: under the rule's 10 min; at the pumps beside the road, or in lane.
             assert low * 60 <= still <= high * 60 + 5
-            lateral = float(np.median(_lateral(scenario, trip)[a : b + 1]))
+            lateral = float(np.median(off_route(scenario, trip)[a : b + 1]))
             assert (15 <= lateral <= 65) if line.look == "refuel_stop" else lateral < 40
             assert not any(shapely.contains_xy(r, xy[a : b + 1, 0], xy[a : b + 1, 1]).any() for r in rest)
         elif line.look == "gate_queue":

@@ -1,16 +1,22 @@
 """The ingest pipeline through its ways in: OsmAnd over HTTP (query, form, JSON), the JSON batch and GPX."""
 
+import asyncio
 import json
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.test import Client
 from django.utils import timezone
 
+from wastelink.core.telemetry import Fix
 from wastelink.manifests.services import custody
 from wastelink.manifests.tests.conftest import manifest_world, new_manifest, sign  # noqa: F401 - fixtures
 from wastelink.permits.tests.conftest import permit_world  # noqa: F401 - fixture
 from wastelink.tracking.models import IngestCounter, Position, Trip
+from wastelink.tracking.services import group_commit
+from wastelink.tracking.services import ingest as pipeline
 
 pytestmark = pytest.mark.django_db
 
@@ -117,28 +123,30 @@ def test_gpx_upload(manifest_world):  # noqa: F811
     assert bad.status_code == 400 and bad.json()["errors"][0]["field"] == "file"
 
 
-def test_group_commit_writes_concurrent_points_together_and_keeps_errors_to_their_own_request(monkeypatch):
-    """OsmAnd over HTTP: points of concurrent requests share a transaction; each request gets its own result, and a
-    point that fails the batch fails only its own request (the others are retried alone)."""
-    import threading
-    import time
-
-    from wastelink.core.telemetry import Fix
-    from wastelink.tracking.services import group_commit
-    from wastelink.tracking.services import ingest as pipeline
-
+@pytest.fixture
+def held_ingest(monkeypatch):
+    """The pipeline replaced for the group-commit tests: each batch's devices recorded, the first batch held until
+    `release` is set (so that the next requests queue behind it), a batch holding "bad" failed, "dup" answered
+    duplicate."""
     batches: list[list[str]] = []
     release = threading.Event()
 
     def fake_ingest(fixes, *, now=None, **_kwargs):
         batches.append([f.device_id for f in fixes])
         if len(batches) == 1:
-            release.wait(10)  # hold the first transaction while the other requests queue behind it
+            release.wait(10)
         if any(f.device_id == "bad" for f in fixes):
             raise RuntimeError("boom")
         return [pipeline.Result(i, "duplicate" if f.device_id == "dup" else "accepted") for i, f in enumerate(fixes)]
 
     monkeypatch.setattr(pipeline, "ingest", fake_ingest)
+    return batches, release
+
+
+def test_group_commit_writes_concurrent_points_together_and_keeps_errors_to_their_own_request(held_ingest):
+    """OsmAnd over HTTP: points of concurrent requests share a transaction; each request gets its own result, and a
+    point that fails the batch fails only its own request (the others are retried alone)."""
+    batches, release = held_ingest
     commit = group_commit.GroupCommit()
     now = timezone.now()
     outcome: dict[str, str] = {}
@@ -169,29 +177,11 @@ def test_group_commit_writes_concurrent_points_together_and_keeps_errors_to_thei
     assert not commit._busy and not commit._pending
 
 
-def test_async_group_commit_answers_each_request_from_one_writer_and_keeps_errors_to_their_own(monkeypatch):
+def test_async_group_commit_answers_each_request_from_one_writer_and_keeps_errors_to_their_own(held_ingest):
     """The OsmAnd port's group commit: requests awaiting on an event loop, one writer thread. While the first batch
     is being written the others queue, and are written together next; each gets its own result, and a point that
     fails the batch fails only its own request."""
-    import asyncio
-    import threading
-
-    from wastelink.core.telemetry import Fix
-    from wastelink.tracking.services import group_commit
-    from wastelink.tracking.services import ingest as pipeline
-
-    batches: list[list[str]] = []
-    release = threading.Event()
-
-    def fake_ingest(fixes, *, now=None, **_kwargs):
-        batches.append([f.device_id for f in fixes])
-        if len(batches) == 1:
-            release.wait(10)
-        if any(f.device_id == "bad" for f in fixes):
-            raise RuntimeError("boom")
-        return [pipeline.Result(i, "duplicate" if f.device_id == "dup" else "accepted") for i, f in enumerate(fixes)]
-
-    monkeypatch.setattr(pipeline, "ingest", fake_ingest)
+    batches, release = held_ingest
     commit = group_commit.AsyncGroupCommit()
     now = timezone.now()
 
@@ -224,23 +214,10 @@ def test_async_group_commit_answers_each_request_from_one_writer_and_keeps_error
     assert not commit._thread.is_alive()
 
 
-def test_async_group_commit_outlives_a_request_whose_event_loop_closed(monkeypatch):
+def test_async_group_commit_outlives_a_request_whose_event_loop_closed(held_ingest):
     """A request that went away with its event loop (a server stopping) must not take the writer thread with it:
     the next request is still answered."""
-    import asyncio
-    import threading
-
-    from wastelink.core.telemetry import Fix
-    from wastelink.tracking.services import group_commit
-    from wastelink.tracking.services import ingest as pipeline
-
-    release = threading.Event()
-
-    def fake_ingest(fixes, *, now=None, **_kwargs):
-        release.wait(10)
-        return [pipeline.Result(i, "accepted") for i in range(len(fixes))]
-
-    monkeypatch.setattr(pipeline, "ingest", fake_ingest)
+    _batches, release = held_ingest
     commit = group_commit.AsyncGroupCommit()
     now = timezone.now()
     fix = Fix(device_id="d", fix_time=now, lat=12.7, lon=101.1)
